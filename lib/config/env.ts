@@ -1,0 +1,14 @@
+/**
+ * The only module in Ballast that reads `process.env`. Everything else asks
+ * `lib/config` for a validated, typed configuration. A test enforces this.
+ */
+export type EnvSource = Readonly<Record<string, string | undefined>>;
+
+export function processEnv(): EnvSource {
+  return process.env;
+}
+
+/** Sets defaults the framework reads directly (Next.js telemetry), never overriding the operator. */
+export function setFrameworkEnvDefaults(): void {
+  process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+}

@@ -1,0 +1,550 @@
+import path from "node:path";
+import { z } from "zod";
+import type { EnvSource } from "./env";
+
+export const MODES = ["development", "test", "staging", "production"] as const;
+export type Mode = (typeof MODES)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const EMBEDDING_PROVIDERS = ["local", "openai", "cohere"] as const;
+export type EmbeddingProviderName = (typeof EMBEDDING_PROVIDERS)[number];
+
+/** pgvector's HNSW index accepts `vector` columns of at most 2,000 dimensions. */
+export const MAX_INDEXED_DIMENSIONS = 2000;
+
+const EMBEDDING_DEFAULTS: Record<EmbeddingProviderName, { model: string; dimensions: number }> = {
+  local: { model: "ballast-hash-v1", dimensions: 256 },
+  openai: { model: "text-embedding-3-small", dimensions: 1536 },
+  cohere: { model: "embed-v4.0", dimensions: 1024 },
+};
+
+export interface Config {
+  mode: Mode;
+  /** Where the embedded defaults keep their state (PGlite, archive folder). */
+  dataDir: string;
+  logLevel: LogLevel;
+  database: {
+    driver: "pglite" | "neon" | "pg";
+    url: string | undefined;
+    /** PGlite data directory, or `memory://` for an in-memory database. */
+    pgliteDir: string;
+    /** For @neondatabase/serverless against a non-Neon Postgres: a WebSocket-to-TCP proxy. */
+    neonWsProxy: string | undefined;
+  };
+  redis: {
+    backend: "upstash" | "memory";
+    required: boolean;
+    url: string | undefined;
+    token: string | undefined;
+  };
+  archive: {
+    backend: "s3" | "folder";
+    dir: string;
+    s3:
+      | {
+          bucket: string;
+          region: string;
+          endpoint: string | undefined;
+          forcePathStyle: boolean;
+          accessKeyId: string | undefined;
+          secretAccessKey: string | undefined;
+          prefix: string;
+        }
+      | undefined;
+  };
+  inngest: {
+    appId: string;
+    dev: boolean;
+    /** Dev server URL when INNGEST_DEV is a URL. */
+    devServerUrl: string | undefined;
+    eventKey: string | undefined;
+    signingKey: string | undefined;
+    signingKeyFallback: string | undefined;
+    baseUrl: string | undefined;
+  };
+  github: {
+    apiUrl: string;
+    token: string | undefined;
+    appId: string | undefined;
+    privateKey: string | undefined;
+    webhookSecret: string | undefined;
+  };
+  embedding: {
+    provider: EmbeddingProviderName;
+    model: string;
+    dimensions: number;
+    batchSize: number;
+    /** USD per million input tokens; undefined means the provider's list price. */
+    costPerMillionTokens: number | undefined;
+    openai: { apiKey: string | undefined; baseUrl: string };
+    cohere: { apiKey: string | undefined; baseUrl: string };
+  };
+  chunking: { size: number; overlap: number };
+  sync: { batchSize: number; maxFileBytes: number; workDir: string };
+  webhooks: { maxBodyBytes: number };
+  /** Every secret value in this configuration, for log and response scrubbing. */
+  secrets: string[];
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = "config_invalid";
+  constructor(
+    readonly mode: Mode | undefined,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `Invalid Ballast configuration${mode ? ` for mode ${mode}` : ""}:\n${problems
+        .map((p) => `  - ${p.variable}: ${p.message}`)
+        .join("\n")}`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Every variable Ballast reads, with its meaning; `.env.example` and the README follow this list. */
+export const VARIABLES = {
+  BALLAST_ENV:
+    "Mode: development | test | staging | production. Unset means development (or VERCEL_ENV's mapping).",
+  VERCEL_ENV:
+    "Set by Vercel; production → production, preview → staging, development → development, when BALLAST_ENV is unset.",
+  BALLAST_DATA_DIR:
+    "Folder for the embedded defaults (PGlite data, archive folder, work trees). Default .data",
+  LOG_LEVEL: "fatal | error | warn | info | debug | trace | silent. Default info (warn in test).",
+  DATABASE_URL:
+    "Postgres URL. Unset → embedded PGlite under BALLAST_DATA_DIR. A *.neon.tech host → @neondatabase/serverless; any other → node-postgres. Required in staging/production.",
+  DATABASE_DRIVER: "Override the driver chosen from DATABASE_URL: pglite | neon | pg.",
+  PGLITE_DIR: "PGlite data directory (default <data dir>/pglite); memory:// keeps it in memory.",
+  NEON_WS_PROXY:
+    "WebSocket-to-TCP proxy for the Neon driver against a non-Neon Postgres (host:port/path).",
+  REDIS_REQUIRED:
+    "true → refuse to start without Upstash Redis. Default false in development/test, true in staging/production.",
+  UPSTASH_REDIS_REST_URL: "Upstash Redis REST URL. Required in staging/production.",
+  UPSTASH_REDIS_REST_TOKEN: "Upstash Redis REST token (secret).",
+  S3_BUCKET:
+    "Archive bucket. Unset → archive folder under BALLAST_DATA_DIR. Required in staging/production.",
+  S3_REGION: "Bucket region. Default us-east-1 (R2: auto).",
+  S3_ENDPOINT: "S3-compatible endpoint (R2, MinIO). Unset → AWS.",
+  S3_FORCE_PATH_STYLE: "true for path-style addressing (MinIO and most S3-compatible servers).",
+  S3_ACCESS_KEY_ID: "Access key id; unset → the AWS SDK's default credential chain.",
+  S3_SECRET_ACCESS_KEY: "Secret access key (secret). Set together with S3_ACCESS_KEY_ID.",
+  S3_PREFIX: "Key prefix inside the bucket. Default ballast/<mode>/",
+  ARCHIVE_DIR: "Archive folder for the embedded default. Default <data dir>/archive",
+  INNGEST_APP_ID: "Inngest app id. Default ballast",
+  INNGEST_DEV:
+    "1 or the dev server URL: use the Inngest dev server. Default on in development/test; must be unset in staging/production.",
+  INNGEST_EVENT_KEY: "Inngest event key (secret). Required in staging/production.",
+  INNGEST_SIGNING_KEY:
+    "Inngest signing key (secret); requests to /api/inngest are verified with it. Required in staging/production.",
+  INNGEST_SIGNING_KEY_FALLBACK: "Previous signing key during rotation (secret).",
+  INNGEST_BASE_URL: "Self-hosted Inngest base URL.",
+  GITHUB_API_URL: "GitHub REST API base URL. Default https://api.github.com",
+  GITHUB_TOKEN: "GitHub token for github sources (secret).",
+  GITHUB_APP_ID: "GitHub App id (instead of a token).",
+  GITHUB_APP_PRIVATE_KEY: "GitHub App private key, PEM (secret).",
+  GITHUB_WEBHOOK_SECRET:
+    "Secret that signs GitHub webhook deliveries (secret). Unset → the webhook endpoint refuses every delivery.",
+  EMBEDDING_PROVIDER: "local | openai | cohere. Default local (deterministic, no network).",
+  EMBEDDING_MODEL: "Model name. Defaults: ballast-hash-v1, text-embedding-3-small, embed-v4.0.",
+  EMBEDDING_DIMENSIONS: `Vector dimensions (at most ${MAX_INDEXED_DIMENSIONS}). Defaults: 256, 1536, 1024.`,
+  EMBEDDING_BATCH_SIZE: "Texts per embedding request. Default 96.",
+  EMBEDDING_COST_PER_MILLION_TOKENS:
+    "USD per million tokens, overriding the provider's list price.",
+  OPENAI_API_KEY: "OpenAI API key (secret). Required when EMBEDDING_PROVIDER=openai.",
+  OPENAI_BASE_URL: "OpenAI API base URL. Default https://api.openai.com/v1",
+  COHERE_API_KEY: "Cohere API key (secret). Required when EMBEDDING_PROVIDER=cohere.",
+  COHERE_BASE_URL: "Cohere API base URL. Default https://api.cohere.com",
+  CHUNK_SIZE: "Target chunk size in characters. Default 1600.",
+  CHUNK_OVERLAP: "Overlap between plain-text chunks in characters. Default 160.",
+  SYNC_BATCH_SIZE: "Documents per batch. Default 100.",
+  MAX_FILE_BYTES: "Files larger than this are skipped. Default 1048576.",
+  WEBHOOK_MAX_BODY_BYTES: "Largest accepted webhook body. Default 10485760.",
+} as const satisfies Record<string, string>;
+
+export type VariableName = keyof typeof VARIABLES;
+
+/** Variables whose values are secrets. */
+export const SECRET_VARIABLES = [
+  "UPSTASH_REDIS_REST_TOKEN",
+  "S3_SECRET_ACCESS_KEY",
+  "INNGEST_EVENT_KEY",
+  "INNGEST_SIGNING_KEY",
+  "INNGEST_SIGNING_KEY_FALLBACK",
+  "GITHUB_TOKEN",
+  "GITHUB_APP_PRIVATE_KEY",
+  "GITHUB_WEBHOOK_SECRET",
+  "OPENAI_API_KEY",
+  "COHERE_API_KEY",
+] as const satisfies readonly VariableName[];
+
+const optionalString = z.string().optional();
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || isUrl(v, protocols), {
+      message: `must be a URL (${protocols.join(" or ")})`,
+    });
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .optional()
+  .transform((v) => (v === undefined ? undefined : ["true", "1", "yes"].includes(v)));
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max), {
+      message: `must be a whole number from ${min} to ${max}`,
+    })
+    .transform((v) => (v === undefined ? undefined : Number(v)));
+const positiveNumber = z
+  .string()
+  .optional()
+  .refine((v) => v === undefined || (Number.isFinite(Number(v)) && Number(v) >= 0), {
+    message: "must be a number ≥ 0",
+  })
+  .transform((v) => (v === undefined ? undefined : Number(v)));
+
+const rawSchema = z.object({
+  BALLAST_ENV: z.enum(MODES, { message: `must be one of ${MODES.join(", ")}` }).optional(),
+  VERCEL_ENV: z.enum(["production", "preview", "development"]).optional(),
+  BALLAST_DATA_DIR: optionalString,
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).optional(),
+  DATABASE_URL: url(["postgres:", "postgresql:"]),
+  DATABASE_DRIVER: z
+    .enum(["pglite", "neon", "pg"], { message: "must be pglite, neon or pg" })
+    .optional(),
+  PGLITE_DIR: optionalString,
+  NEON_WS_PROXY: optionalString,
+  REDIS_REQUIRED: bool,
+  UPSTASH_REDIS_REST_URL: url(["https:", "http:"]),
+  UPSTASH_REDIS_REST_TOKEN: optionalString,
+  S3_BUCKET: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      "must be a valid bucket name (3-63 of a-z 0-9 . -)",
+    )
+    .optional(),
+  S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, "must look like us-east-1 or auto")
+    .optional(),
+  S3_ENDPOINT: url(["https:", "http:"]),
+  S3_FORCE_PATH_STYLE: bool,
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_PREFIX: optionalString,
+  ARCHIVE_DIR: optionalString,
+  INNGEST_APP_ID: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, "must be lowercase letters, digits and -")
+    .optional(),
+  INNGEST_DEV: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "0" || v === "1" || isUrl(v, ["http:", "https:"]), {
+      message: "must be 1, 0 or the dev server URL",
+    }),
+  INNGEST_EVENT_KEY: optionalString,
+  INNGEST_SIGNING_KEY: z
+    .string()
+    .regex(/^signkey-[a-z]+-[0-9a-f]+$/i, "must look like signkey-<env>-<hex>")
+    .optional(),
+  INNGEST_SIGNING_KEY_FALLBACK: z
+    .string()
+    .regex(/^signkey-[a-z]+-[0-9a-f]+$/i, "must look like signkey-<env>-<hex>")
+    .optional(),
+  INNGEST_BASE_URL: url(["https:", "http:"]),
+  GITHUB_API_URL: url(["https:", "http:"]),
+  GITHUB_TOKEN: optionalString,
+  GITHUB_APP_ID: z.string().regex(/^\d+$/, "must be the numeric app id").optional(),
+  GITHUB_APP_PRIVATE_KEY: optionalString,
+  GITHUB_WEBHOOK_SECRET: optionalString,
+  EMBEDDING_PROVIDER: z
+    .enum(EMBEDDING_PROVIDERS, { message: `must be one of ${EMBEDDING_PROVIDERS.join(", ")}` })
+    .optional(),
+  EMBEDDING_MODEL: optionalString,
+  EMBEDDING_DIMENSIONS: int(8, MAX_INDEXED_DIMENSIONS),
+  EMBEDDING_BATCH_SIZE: int(1, 2048),
+  EMBEDDING_COST_PER_MILLION_TOKENS: positiveNumber,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url(["https:", "http:"]),
+  COHERE_API_KEY: optionalString,
+  COHERE_BASE_URL: url(["https:", "http:"]),
+  CHUNK_SIZE: int(200, 100_000),
+  CHUNK_OVERLAP: int(0, 50_000),
+  SYNC_BATCH_SIZE: int(1, 1000),
+  MAX_FILE_BYTES: int(1, 1024 * 1024 * 1024),
+  WEBHOOK_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024),
+});
+
+type Raw = z.output<typeof rawSchema>;
+
+function isUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Empty strings count as unset, so `FOO=` in an env file does not pass as a value. */
+function clean(env: EnvSource): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== "") out[key] = value.trim();
+  }
+  return out;
+}
+
+export function resolveMode(env: EnvSource): Mode | undefined {
+  const cleaned = clean(env);
+  const own = cleaned.BALLAST_ENV;
+  if (own !== undefined)
+    return (MODES as readonly string[]).includes(own) ? (own as Mode) : undefined;
+  switch (cleaned.VERCEL_ENV) {
+    case "production":
+      return "production";
+    case "preview":
+      return "staging";
+    default:
+      return "development";
+  }
+}
+
+export interface ParseOptions {
+  /** Validate as this mode whatever BALLAST_ENV says (`validate-env --mode`). */
+  mode?: Mode;
+  /** Resolve relative paths against this folder. Default: the current directory. */
+  cwd?: string;
+}
+
+export type ParseResult =
+  | { ok: true; config: Config }
+  | { ok: false; mode: Mode | undefined; problems: ConfigProblem[] };
+
+export function parseConfig(env: EnvSource, options: ParseOptions = {}): ParseResult {
+  const cleaned = clean(env);
+  const problems: ConfigProblem[] = [];
+  const parsed = rawSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push({ variable: String(issue.path[0] ?? "environment"), message: issue.message });
+    }
+  }
+  const mode = options.mode ?? resolveMode(env);
+  if (!parsed.success || mode === undefined) return { ok: false, mode, problems };
+  const result = buildConfig(parsed.data, mode, options.cwd ?? ".", problems);
+  return problems.length === 0 && result
+    ? { ok: true, config: result }
+    : { ok: false, mode, problems };
+}
+
+function buildConfig(
+  raw: Raw,
+  mode: Mode,
+  cwd: string,
+  problems: ConfigProblem[],
+): Config | undefined {
+  const strict = mode === "production" || mode === "staging";
+  const need = (variable: VariableName, value: unknown, why: string) => {
+    if (value === undefined) problems.push({ variable, message: `is required ${why}` });
+  };
+  const inMode = `in ${mode}`;
+
+  const dataDir = path.resolve(cwd, raw.BALLAST_DATA_DIR ?? ".data");
+
+  // Database
+  const driver = raw.DATABASE_DRIVER ?? inferDriver(raw.DATABASE_URL);
+  if (strict) need("DATABASE_URL", raw.DATABASE_URL, inMode);
+  if (strict && driver === "pglite")
+    problems.push({
+      variable: "DATABASE_DRIVER",
+      message: `pglite is an embedded default and not allowed ${inMode}`,
+    });
+  if (driver !== "pglite" && raw.DATABASE_URL === undefined)
+    problems.push({
+      variable: "DATABASE_URL",
+      message: `is required when DATABASE_DRIVER=${driver}`,
+    });
+  const pgliteDir =
+    raw.PGLITE_DIR === "memory://"
+      ? "memory://"
+      : path.resolve(cwd, raw.PGLITE_DIR ?? path.join(dataDir, "pglite"));
+
+  // Redis
+  const redisRequired = raw.REDIS_REQUIRED ?? strict;
+  const hasUpstash =
+    raw.UPSTASH_REDIS_REST_URL !== undefined || raw.UPSTASH_REDIS_REST_TOKEN !== undefined;
+  if (redisRequired || hasUpstash) {
+    const why = redisRequired
+      ? raw.REDIS_REQUIRED
+        ? "when REDIS_REQUIRED=true"
+        : inMode
+      : "with the other Upstash variable";
+    need("UPSTASH_REDIS_REST_URL", raw.UPSTASH_REDIS_REST_URL, why);
+    need("UPSTASH_REDIS_REST_TOKEN", raw.UPSTASH_REDIS_REST_TOKEN, why);
+  }
+  if (strict && raw.REDIS_REQUIRED === false)
+    problems.push({
+      variable: "REDIS_REQUIRED",
+      message: `cannot be false ${inMode}: rate limits and locks need a shared Redis`,
+    });
+
+  // Archive
+  if (strict) need("S3_BUCKET", raw.S3_BUCKET, inMode);
+  if ((raw.S3_ACCESS_KEY_ID === undefined) !== (raw.S3_SECRET_ACCESS_KEY === undefined)) {
+    const missing =
+      raw.S3_ACCESS_KEY_ID === undefined ? "S3_ACCESS_KEY_ID" : "S3_SECRET_ACCESS_KEY";
+    problems.push({
+      variable: missing,
+      message: "must be set together with its pair (or neither)",
+    });
+  }
+  if (raw.S3_BUCKET === undefined && (raw.S3_ENDPOINT ?? raw.S3_ACCESS_KEY_ID) !== undefined)
+    problems.push({
+      variable: "S3_BUCKET",
+      message: "is required when other S3_* variables are set",
+    });
+
+  // Inngest
+  const inngestDevRaw = raw.INNGEST_DEV;
+  if (strict && inngestDevRaw !== undefined && inngestDevRaw !== "0")
+    problems.push({
+      variable: "INNGEST_DEV",
+      message: `must be unset ${inMode}: requests must be signed`,
+    });
+  if (strict) {
+    need("INNGEST_EVENT_KEY", raw.INNGEST_EVENT_KEY, inMode);
+    need("INNGEST_SIGNING_KEY", raw.INNGEST_SIGNING_KEY, inMode);
+  }
+  const inngestDev = strict ? false : inngestDevRaw !== "0";
+
+  // GitHub
+  if ((raw.GITHUB_APP_ID === undefined) !== (raw.GITHUB_APP_PRIVATE_KEY === undefined)) {
+    const missing = raw.GITHUB_APP_ID === undefined ? "GITHUB_APP_ID" : "GITHUB_APP_PRIVATE_KEY";
+    problems.push({
+      variable: missing,
+      message: "must be set together with its pair (GitHub App auth)",
+    });
+  }
+
+  // Embedding
+  const provider = raw.EMBEDDING_PROVIDER ?? "local";
+  const defaults = EMBEDDING_DEFAULTS[provider];
+  if (provider === "openai")
+    need("OPENAI_API_KEY", raw.OPENAI_API_KEY, "when EMBEDDING_PROVIDER=openai");
+  if (provider === "cohere")
+    need("COHERE_API_KEY", raw.COHERE_API_KEY, "when EMBEDDING_PROVIDER=cohere");
+
+  // Chunking
+  const chunkSize = raw.CHUNK_SIZE ?? 1600;
+  const chunkOverlap = raw.CHUNK_OVERLAP ?? 160;
+  if (chunkOverlap >= chunkSize / 2)
+    problems.push({
+      variable: "CHUNK_OVERLAP",
+      message: `must be less than half of CHUNK_SIZE (${chunkSize})`,
+    });
+
+  if (problems.length > 0) return undefined;
+
+  const secrets = SECRET_VARIABLES.map((name) => raw[name]).filter(
+    (v): v is string => v !== undefined,
+  );
+  const dbPassword = raw.DATABASE_URL ? safePassword(raw.DATABASE_URL) : undefined;
+  if (dbPassword) secrets.push(dbPassword);
+
+  return {
+    mode,
+    dataDir,
+    logLevel: raw.LOG_LEVEL ?? (mode === "test" ? "warn" : "info"),
+    database: { driver, url: raw.DATABASE_URL, pgliteDir, neonWsProxy: raw.NEON_WS_PROXY },
+    redis: {
+      backend: raw.UPSTASH_REDIS_REST_URL ? "upstash" : "memory",
+      required: redisRequired,
+      url: raw.UPSTASH_REDIS_REST_URL,
+      token: raw.UPSTASH_REDIS_REST_TOKEN,
+    },
+    archive: {
+      backend: raw.S3_BUCKET ? "s3" : "folder",
+      dir: path.resolve(cwd, raw.ARCHIVE_DIR ?? path.join(dataDir, "archive")),
+      s3: raw.S3_BUCKET
+        ? {
+            bucket: raw.S3_BUCKET,
+            region: raw.S3_REGION ?? "us-east-1",
+            endpoint: raw.S3_ENDPOINT,
+            forcePathStyle: raw.S3_FORCE_PATH_STYLE ?? false,
+            accessKeyId: raw.S3_ACCESS_KEY_ID,
+            secretAccessKey: raw.S3_SECRET_ACCESS_KEY,
+            prefix: normalisePrefix(raw.S3_PREFIX ?? `ballast/${mode}/`),
+          }
+        : undefined,
+    },
+    inngest: {
+      appId: raw.INNGEST_APP_ID ?? "ballast",
+      dev: inngestDev,
+      devServerUrl: inngestDevRaw?.includes("://") ? inngestDevRaw : undefined,
+      eventKey: raw.INNGEST_EVENT_KEY,
+      signingKey: raw.INNGEST_SIGNING_KEY,
+      signingKeyFallback: raw.INNGEST_SIGNING_KEY_FALLBACK,
+      baseUrl: raw.INNGEST_BASE_URL,
+    },
+    github: {
+      apiUrl: (raw.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, ""),
+      token: raw.GITHUB_TOKEN,
+      appId: raw.GITHUB_APP_ID,
+      privateKey: raw.GITHUB_APP_PRIVATE_KEY?.replace(/\\n/g, "\n"),
+      webhookSecret: raw.GITHUB_WEBHOOK_SECRET,
+    },
+    embedding: {
+      provider,
+      model: raw.EMBEDDING_MODEL ?? defaults.model,
+      dimensions: raw.EMBEDDING_DIMENSIONS ?? defaults.dimensions,
+      batchSize: raw.EMBEDDING_BATCH_SIZE ?? 96,
+      costPerMillionTokens: raw.EMBEDDING_COST_PER_MILLION_TOKENS,
+      openai: {
+        apiKey: raw.OPENAI_API_KEY,
+        baseUrl: (raw.OPENAI_BASE_URL ?? "https://api.openai.com/v1").replace(/\/+$/, ""),
+      },
+      cohere: {
+        apiKey: raw.COHERE_API_KEY,
+        baseUrl: (raw.COHERE_BASE_URL ?? "https://api.cohere.com").replace(/\/+$/, ""),
+      },
+    },
+    chunking: { size: chunkSize, overlap: chunkOverlap },
+    sync: {
+      batchSize: raw.SYNC_BATCH_SIZE ?? 100,
+      maxFileBytes: raw.MAX_FILE_BYTES ?? 1024 * 1024,
+      workDir: path.join(dataDir, "work"),
+    },
+    webhooks: { maxBodyBytes: raw.WEBHOOK_MAX_BODY_BYTES ?? 10 * 1024 * 1024 },
+    secrets,
+  };
+}
+
+function inferDriver(databaseUrl: string | undefined): "pglite" | "neon" | "pg" {
+  if (databaseUrl === undefined) return "pglite";
+  const host = new URL(databaseUrl).hostname;
+  return host.endsWith(".neon.tech") || host.endsWith(".neon.build") ? "neon" : "pg";
+}
+
+function safePassword(databaseUrl: string): string | undefined {
+  try {
+    const password = decodeURIComponent(new URL(databaseUrl).password);
+    return password.length > 0 ? password : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+/, "");
+  return trimmed === "" || trimmed.endsWith("/") ? trimmed : `${trimmed}/`;
+}

@@ -1,0 +1,96 @@
+/**
+ * Typed errors with a literal code, an HTTP status and whether a retry can help.
+ * Mapped to responses once, at the edge (lib/http/respond.ts); Inngest functions
+ * turn non-retryable ones into NonRetriableError.
+ */
+export interface ErrorIssue {
+  path: string;
+  message: string;
+}
+
+export class BallastError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly retryable: boolean,
+    readonly issues?: ErrorIssue[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends BallastError {
+  constructor(message: string, code = "bad_request") {
+    super(code, message, 400, false);
+  }
+}
+
+export class ValidationError extends BallastError {
+  constructor(message: string, issues: ErrorIssue[] = []) {
+    super("validation_failed", message, 422, false, issues);
+  }
+}
+
+export class UnauthorizedError extends BallastError {
+  constructor(message = "a valid API key is required (Authorization: Bearer <key>)") {
+    super("unauthorized", message, 401, false);
+  }
+}
+
+export class ForbiddenError extends BallastError {
+  constructor(message: string) {
+    super("forbidden", message, 403, false);
+  }
+}
+
+export class NotFoundError extends BallastError {
+  constructor(message: string) {
+    super("not_found", message, 404, false);
+  }
+}
+
+export class ConflictError extends BallastError {
+  constructor(message: string, code = "conflict") {
+    super(code, message, 409, false);
+  }
+}
+
+export class PayloadTooLargeError extends BallastError {
+  constructor(limitBytes: number) {
+    super("payload_too_large", `request body exceeds the limit of ${limitBytes} bytes`, 413, false);
+  }
+}
+
+/** A dependency is down or slow: worth retrying later. */
+export class UnavailableError extends BallastError {
+  constructor(message: string, code = "unavailable", options?: { cause?: unknown }) {
+    super(code, message, 503, true, undefined, options);
+  }
+}
+
+/** An external API answered with an error. 429 and 5xx are retryable; other 4xx are not. */
+export class ProviderError extends BallastError {
+  constructor(
+    readonly provider: string,
+    readonly httpStatus: number | undefined,
+    message: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    const retryable =
+      httpStatus === undefined || httpStatus === 408 || httpStatus === 429 || httpStatus >= 500;
+    super(`${provider}_error`, message, 502, retryable, undefined, options);
+  }
+}
+
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof BallastError) return error.retryable;
+  return true;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
