@@ -1,0 +1,69 @@
+import {
+  boolean,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { unsizedVector } from "./columns";
+import { sources } from "./sources";
+
+/**
+ * One indexed file. `contentHash` and `configHash` are written in the same transaction
+ * as its chunks, so a document is either fully indexed at those hashes or not at all.
+ */
+export const documents = pgTable(
+  "documents",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sourceId: uuid("source_id")
+      .notNull()
+      .references(() => sources.id, { onDelete: "cascade" }),
+    path: text("path").notNull(),
+    blobSha: text("blob_sha"),
+    contentHash: text("content_hash").notNull(),
+    configHash: text("config_hash").notNull(),
+    commitSha: text("commit_sha"),
+    language: text("language"),
+    byteSize: integer("byte_size").notNull(),
+    lineCount: integer("line_count").notNull(),
+    chunkCount: integer("chunk_count").notNull(),
+    /** Invalid UTF-8 was replaced with U+FFFD. */
+    lossy: boolean("lossy").notNull().default(false),
+    indexedAt: timestamp("indexed_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("documents_source_path_key").on(t.sourceId, t.path)],
+);
+
+/** Chunks with their vectors. Ids are stable: a hash of source, path, config and content. */
+export const chunks = pgTable(
+  "chunks",
+  {
+    id: text("id").primaryKey(),
+    documentId: uuid("document_id")
+      .notNull()
+      .references(() => documents.id, { onDelete: "cascade" }),
+    sourceId: uuid("source_id").notNull(),
+    path: text("path").notNull(),
+    ordinal: integer("ordinal").notNull(),
+    startLine: integer("start_line").notNull(),
+    endLine: integer("end_line").notNull(),
+    kind: text("kind").notNull(),
+    heading: text("heading"),
+    content: text("content").notNull(),
+    contentHash: text("content_hash").notNull(),
+    tokenCount: integer("token_count").notNull(),
+    /** `${provider}:${model}:${dimensions}`; search only compares vectors of one space. */
+    embeddingSpace: text("embedding_space").notNull(),
+    dims: integer("dims").notNull(),
+    embedding: unsizedVector("embedding").notNull(),
+  },
+  (t) => [
+    index("chunks_document_idx").on(t.documentId),
+    index("chunks_source_idx").on(t.sourceId),
+    index("chunks_reuse_idx").on(t.contentHash, t.embeddingSpace),
+  ],
+);

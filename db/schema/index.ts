@@ -1,0 +1,6 @@
+export * from "./api-keys";
+export * from "./audit-log";
+export * from "./documents";
+export * from "./outbox";
+export * from "./sources";
+export * from "./sync-runs";
