@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { type Database, rowsOf } from "../../db/client";
+
+/**
+ * One partial HNSW cosine index per embedding space, on `(embedding::vector(N))` for the
+ * space's rows. Chunks of several spaces can live side by side while a model or dimension
+ * change is re-embedded, and no migration is needed for a new space.
+ */
+export interface EmbeddingSpace {
+  space: string;
+  dimensions: number;
+}
+
+export function vectorIndexName(space: string): string {
+  return `chunks_hnsw_${createHash("sha256").update(space).digest("hex").slice(0, 16)}`;
+}
+
+function assertDimensions(dimensions: number): void {
+  if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > 2000)
+    throw new Error(`vector dimensions must be an integer from 1 to 2000, got ${dimensions}`);
+}
+
+export async function vectorIndexExists(db: Database, target: EmbeddingSpace): Promise<boolean> {
+  const rows = rowsOf<{ exists: boolean }>(
+    await db.execute(
+      sql`select exists(select 1 from pg_indexes where tablename = 'chunks' and indexname = ${vectorIndexName(target.space)}) as "exists"`,
+    ),
+  );
+  return rows[0]?.exists === true;
+}
+
+/** Creates the space's index if it is missing. Idempotent; safe to call at every sync. */
+export async function ensureVectorIndex(db: Database, target: EmbeddingSpace): Promise<boolean> {
+  assertDimensions(target.dimensions);
+  if (await vectorIndexExists(db, target)) return false;
+  const name = vectorIndexName(target.space);
+  const spaceLiteral = target.space.replace(/'/g, "''");
+  await db.execute(
+    sql.raw(
+      `create index if not exists "${name}" on chunks using hnsw ((embedding::vector(${target.dimensions})) vector_cosine_ops) where embedding_space = '${spaceLiteral}'`,
+    ),
+  );
+  return true;
+}
+
+/** Drops the space's index before a bulk load (inserting into a live HNSW graph is far slower than building it). */
+export async function dropVectorIndex(db: Database, target: EmbeddingSpace): Promise<void> {
+  await db.execute(sql.raw(`drop index if exists "${vectorIndexName(target.space)}"`));
+}

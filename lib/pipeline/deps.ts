@@ -1,0 +1,83 @@
+import { createHash } from "node:crypto";
+import type { Database } from "../../db/client";
+import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
+import type { EmbeddingProvider } from "../embedding";
+import type { Logger } from "../log/logger";
+import type { Runtime } from "../runtime";
+import { createSourceReader } from "../sources";
+import type { SourceReader } from "../sources/types";
+import type { SourceRecord } from "./source-records";
+
+/** What the pipeline needs from the runtime: the database, the embedder and a few settings. */
+export interface PipelineDeps {
+  db: Database;
+  embedder: EmbeddingProvider;
+  log: Logger;
+  chunking: ChunkOptions;
+  batchSize: number;
+  maxFileBytes: number;
+  workDir: string;
+  github: { apiUrl: string; token?: string; appId?: string; privateKey?: string };
+}
+
+export function pipelineDeps(runtime: Runtime): PipelineDeps {
+  const { config } = runtime;
+  return {
+    db: runtime.db,
+    embedder: runtime.embedder,
+    log: runtime.log,
+    chunking: config.chunking,
+    batchSize: config.sync.batchSize,
+    maxFileBytes: config.sync.maxFileBytes,
+    workDir: config.sync.workDir,
+    github: {
+      apiUrl: config.github.apiUrl,
+      token: config.github.token,
+      appId: config.github.appId,
+      privateKey: config.github.privateKey,
+    },
+  };
+}
+
+export function readerFor(deps: PipelineDeps, source: SourceRecord): SourceReader {
+  return createSourceReader(
+    { kind: source.kind, location: source.location, branch: source.branch ?? undefined },
+    {
+      workDir: deps.workDir,
+      github: { ...deps.github, installationId: source.githubInstallationId ?? undefined },
+      log: deps.log,
+    },
+  );
+}
+
+/**
+ * Identifies everything that shapes a document's chunks and vectors. A document indexed
+ * under another hash is re-chunked and re-embedded; nothing else is.
+ */
+export function indexConfigHash(deps: Pick<PipelineDeps, "chunking" | "embedder">): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify({
+        chunker: CHUNKER_VERSION,
+        size: deps.chunking.size,
+        overlap: deps.chunking.overlap,
+        space: deps.embedder.space,
+      }),
+    )
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Stable chunk id: same source, path, config and content → same id, across runs and machines. */
+export function chunkId(
+  sourceId: string,
+  path: string,
+  configHash: string,
+  contentHash: string,
+  occurrence: number,
+): string {
+  return createHash("sha256")
+    .update(`${sourceId}\0${path}\0${configHash}\0${contentHash}\0${occurrence}`)
+    .digest("hex")
+    .slice(0, 32);
+}

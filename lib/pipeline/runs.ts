@@ -1,0 +1,408 @@
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { type Database, rowsOf } from "../../db/client";
+import {
+  documentFailures,
+  type RunMode,
+  type RunStatus,
+  type RunTrigger,
+  sources,
+  syncRunItems,
+  syncRuns,
+} from "../../db/schema";
+import { NotFoundError } from "../errors";
+
+export type RunRecord = typeof syncRuns.$inferSelect;
+export type FinalStatus = Extract<
+  RunStatus,
+  "succeeded" | "completed_with_errors" | "failed" | "cancelled"
+>;
+
+/** A running sync whose heartbeat is older than this is presumed dead (its process was killed). */
+export const STALE_RUN_MS = 10 * 60_000;
+
+export interface RunRequest {
+  sourceId: string;
+  trigger: RunTrigger;
+  mode: RunMode;
+  dedupeKey: string;
+  note?: string;
+}
+
+/** Creates the run, or returns the one already created for this dedupe key (a replayed event). */
+export async function createRun(db: Database, request: RunRequest): Promise<RunRecord> {
+  const [created] = await db
+    .insert(syncRuns)
+    .values({
+      sourceId: request.sourceId,
+      trigger: request.trigger,
+      requestedMode: request.mode,
+      dedupeKey: request.dedupeKey,
+      note: request.note ?? null,
+    })
+    .onConflictDoNothing({ target: syncRuns.dedupeKey })
+    .returning();
+  if (created) return created;
+  const [existing] = await db
+    .select()
+    .from(syncRuns)
+    .where(eq(syncRuns.dedupeKey, request.dedupeKey))
+    .limit(1);
+  if (!existing) throw new Error(`run for ${request.dedupeKey} vanished`);
+  return existing;
+}
+
+export async function getRun(db: Database, runId: string): Promise<RunRecord> {
+  const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId)).limit(1);
+  if (!run) throw new NotFoundError(`no run ${runId}`);
+  return run;
+}
+
+export function isFinished(status: RunStatus): boolean {
+  return status !== "queued" && status !== "running";
+}
+
+export type ClaimResult =
+  | { state: "claimed"; run: RunRecord }
+  | { state: "finished"; run: RunRecord }
+  | { state: "busy"; run: RunRecord; blockingRunId: string };
+
+/**
+ * Moves a queued run to running. At most one run per source runs at a time (a partial
+ * unique index enforces it across processes); a running run without a heartbeat for
+ * STALE_RUN_MS is marked failed so a killed process cannot block its source forever.
+ */
+export async function claimRun(
+  db: Database,
+  runId: string,
+  now = new Date(),
+): Promise<ClaimResult> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const run = await getRun(db, runId);
+    if (isFinished(run.status)) return { state: "finished", run };
+    if (run.status === "running") return { state: "claimed", run };
+    const [blocking] = await db
+      .select()
+      .from(syncRuns)
+      .where(and(eq(syncRuns.sourceId, run.sourceId), eq(syncRuns.status, "running")))
+      .limit(1);
+    if (blocking) {
+      const beat = blocking.heartbeatAt ?? blocking.startedAt ?? blocking.queuedAt;
+      if (now.getTime() - beat.getTime() < STALE_RUN_MS)
+        return { state: "busy", run, blockingRunId: blocking.id };
+      await finishRun(db, blocking.id, "failed", {
+        error: `abandoned: no heartbeat since ${beat.toISOString()} (the process running it stopped); superseded by run ${runId}`,
+      });
+      continue;
+    }
+    try {
+      const [claimed] = await db
+        .update(syncRuns)
+        .set({ status: "running", startedAt: now, heartbeatAt: now, updatedAt: now })
+        .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "queued")))
+        .returning();
+      if (claimed) {
+        await db
+          .update(sources)
+          .set({ lastRunId: runId, updatedAt: now })
+          .where(eq(sources.id, claimed.sourceId));
+        return { state: "claimed", run: claimed };
+      }
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+  const run = await getRun(db, runId);
+  if (run.status === "running") return { state: "claimed", run };
+  if (isFinished(run.status)) return { state: "finished", run };
+  const [blocking] = await db
+    .select({ id: syncRuns.id })
+    .from(syncRuns)
+    .where(and(eq(syncRuns.sourceId, run.sourceId), eq(syncRuns.status, "running")))
+    .limit(1);
+  return { state: "busy", run, blockingRunId: blocking?.id ?? "unknown" };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  let current: unknown = error;
+  while (current && typeof current === "object") {
+    if ((current as { code?: string }).code === "23505") return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+export async function heartbeat(db: Database, runId: string): Promise<void> {
+  await db
+    .update(syncRuns)
+    .set({ heartbeatAt: new Date() })
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")));
+}
+
+/** Ends a run without touching its items (plan failures, cancellation, abandonment). */
+export async function finishRun(
+  db: Database,
+  runId: string,
+  status: FinalStatus,
+  fields: { error?: string; note?: string } = {},
+): Promise<void> {
+  const now = new Date();
+  await db
+    .update(syncRuns)
+    .set({
+      status,
+      finishedAt: now,
+      updatedAt: now,
+      error: fields.error ?? null,
+      ...(fields.note ? { note: fields.note } : {}),
+    })
+    .where(and(eq(syncRuns.id, runId), inArray(syncRuns.status, ["queued", "running"])));
+}
+
+export interface RunCounts {
+  planned: number;
+  pending: number;
+  processed: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  failed: number;
+  deleted: number;
+  chunksWritten: number;
+  chunksEmbedded: number;
+  chunksReused: number;
+  chunksDeleted: number;
+  tokens: number;
+  costUsd: number;
+  batchesDone: number;
+}
+
+/** Live counts from the run's items, merged with what the plan skipped up front. */
+export async function countRun(db: Database, run: RunRecord): Promise<RunCounts> {
+  const rows = rowsOf<{
+    status: string;
+    action: string;
+    reason: string | null;
+    n: number;
+    chunks_written: number;
+    chunks_embedded: number;
+    chunks_reused: number;
+    chunks_deleted: number;
+    tokens: number;
+    cost_usd: number;
+  }>(
+    await db.execute(sql`
+      select status, action, reason, count(*)::int as n,
+        coalesce(sum(chunks_written), 0)::int as chunks_written,
+        coalesce(sum(chunks_embedded), 0)::int as chunks_embedded,
+        coalesce(sum(chunks_reused), 0)::int as chunks_reused,
+        coalesce(sum(chunks_deleted), 0)::int as chunks_deleted,
+        coalesce(sum(tokens), 0)::int as tokens,
+        coalesce(sum(cost_usd), 0)::float8 as cost_usd
+      from ${syncRunItems} where run_id = ${run.id}
+      group by status, action, reason`),
+  );
+  const skippedByReason: Record<string, number> = { ...run.skippedByReason };
+  const counts: RunCounts = {
+    planned: run.planned,
+    pending: 0,
+    processed: 0,
+    skipped: Object.values(run.skippedByReason).reduce((a, b) => a + b, 0),
+    skippedByReason,
+    failed: 0,
+    deleted: 0,
+    chunksWritten: 0,
+    chunksEmbedded: 0,
+    chunksReused: 0,
+    chunksDeleted: 0,
+    tokens: 0,
+    costUsd: 0,
+    batchesDone: 0,
+  };
+  for (const row of rows) {
+    const n = Number(row.n);
+    if (row.status === "pending") counts.pending += n;
+    else if (row.status === "failed") counts.failed += n;
+    else if (row.status === "skipped") {
+      counts.skipped += n;
+      const reason = row.reason ?? "unknown";
+      skippedByReason[reason] = (skippedByReason[reason] ?? 0) + n;
+    } else if (row.action === "delete") counts.deleted += n;
+    else counts.processed += n;
+    counts.chunksWritten += Number(row.chunks_written);
+    counts.chunksEmbedded += Number(row.chunks_embedded);
+    counts.chunksReused += Number(row.chunks_reused);
+    counts.chunksDeleted += Number(row.chunks_deleted);
+    counts.tokens += Number(row.tokens);
+    counts.costUsd += Number(row.cost_usd);
+  }
+  const [done] = rowsOf<{ n: number }>(
+    await db.execute(sql`
+      select count(*)::int as n from (
+        select batch from ${syncRunItems} where run_id = ${run.id}
+        group by batch having bool_and(status <> 'pending')) b`),
+  );
+  counts.batchesDone = Number(done?.n ?? 0);
+  return counts;
+}
+
+export async function pendingItemCount(db: Database, runId: string): Promise<number> {
+  const [row] = rowsOf<{ n: number }>(
+    await db.execute(
+      sql`select count(*)::int as n from ${syncRunItems} where run_id = ${runId} and status = 'pending'`,
+    ),
+  );
+  return Number(row?.n ?? 0);
+}
+
+export interface FinalizeOptions {
+  /** Items still pending are marked failed with this reason (the orchestrator gave up waiting). */
+  abandonPendingAs?: string;
+}
+
+/**
+ * Ends a run from its items: final counts, status, the source's cursor (advanced only when
+ * the run completed), and the failure list the next sync retries. Idempotent.
+ */
+export async function finalizeRun(
+  db: Database,
+  runId: string,
+  options: FinalizeOptions = {},
+): Promise<RunRecord> {
+  const run = await getRun(db, runId);
+  if (isFinished(run.status)) return run;
+  const now = new Date();
+  return db.transaction(async (tx) => {
+    const t = tx as unknown as Database;
+    if (options.abandonPendingAs) {
+      await t
+        .update(syncRunItems)
+        .set({ status: "failed", error: options.abandonPendingAs, finishedAt: now })
+        .where(and(eq(syncRunItems.runId, runId), eq(syncRunItems.status, "pending")));
+    }
+    const counts = await countRun(t, run);
+    if (counts.pending > 0)
+      throw new Error(`run ${runId} still has ${counts.pending} pending documents`);
+    const status: FinalStatus = counts.failed > 0 ? "completed_with_errors" : "succeeded";
+
+    // Failed documents are retried by the next sync; those that now succeeded are cleared.
+    await t.execute(sql`
+      insert into ${documentFailures} (source_id, path, blob_sha, error, attempts, last_run_id)
+      select ${run.sourceId}, path, blob_sha, coalesce(error, 'failed'), 1, ${runId}
+      from ${syncRunItems} where run_id = ${runId} and status = 'failed'
+      on conflict (source_id, path) do update set
+        error = excluded.error, blob_sha = excluded.blob_sha, attempts = ${documentFailures.attempts} + 1,
+        last_run_id = excluded.last_run_id, last_failed_at = now()`);
+    await t.execute(sql`
+      delete from ${documentFailures} f using ${syncRunItems} i
+      where f.source_id = ${run.sourceId} and i.run_id = ${runId} and i.path = f.path and i.status <> 'failed'`);
+
+    await t
+      .update(sources)
+      .set({
+        cursorCommit: run.toCommit,
+        cursorBranch: run.branch,
+        cursorFilterHash: run.filterHash,
+        cursorAt: now,
+        updatedAt: now,
+      })
+      .where(eq(sources.id, run.sourceId));
+    const [finished] = await t
+      .update(syncRuns)
+      .set({
+        status,
+        finishedAt: now,
+        updatedAt: now,
+        processed: counts.processed,
+        skipped: counts.skipped,
+        skippedByReason: counts.skippedByReason,
+        failed: counts.failed,
+        deleted: counts.deleted,
+        chunksWritten: counts.chunksWritten,
+        chunksEmbedded: counts.chunksEmbedded,
+        chunksReused: counts.chunksReused,
+        chunksDeleted: counts.chunksDeleted,
+        tokens: counts.tokens,
+        costUsd: counts.costUsd,
+      })
+      .where(eq(syncRuns.id, runId))
+      .returning();
+    if (!finished) throw new Error(`run ${runId} vanished while finalizing`);
+    return finished;
+  });
+}
+
+export async function listRuns(
+  db: Database,
+  options: { sourceId?: string; status?: RunStatus; limit: number; before?: Date },
+) {
+  const conditions = [
+    options.sourceId ? eq(syncRuns.sourceId, options.sourceId) : undefined,
+    options.status ? eq(syncRuns.status, options.status) : undefined,
+    options.before ? lt(syncRuns.queuedAt, options.before) : undefined,
+  ].filter((c) => c !== undefined);
+  return db
+    .select({ run: syncRuns, sourceName: sources.name })
+    .from(syncRuns)
+    .innerJoin(sources, eq(sources.id, syncRuns.sourceId))
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(desc(syncRuns.queuedAt))
+    .limit(options.limit);
+}
+
+/** A run in the shape the API and CLI show: live counts while it runs, final counts after. */
+export async function describeRun(db: Database, run: RunRecord) {
+  const live = isFinished(run.status) ? undefined : await countRun(db, run);
+  const counts = live ?? {
+    planned: run.planned,
+    pending: 0,
+    processed: run.processed,
+    skipped: run.skipped,
+    skippedByReason: run.skippedByReason,
+    failed: run.failed,
+    deleted: run.deleted,
+    chunksWritten: run.chunksWritten,
+    chunksEmbedded: run.chunksEmbedded,
+    chunksReused: run.chunksReused,
+    chunksDeleted: run.chunksDeleted,
+    tokens: run.tokens,
+    costUsd: run.costUsd,
+    batchesDone: run.batchesTotal,
+  };
+  const end = run.finishedAt ?? new Date();
+  return {
+    id: run.id,
+    sourceId: run.sourceId,
+    status: run.status,
+    trigger: run.trigger,
+    requestedMode: run.requestedMode,
+    mode: run.mode,
+    note: run.note,
+    error: run.error,
+    branch: run.branch,
+    fromCommit: run.fromCommit,
+    toCommit: run.toCommit,
+    embeddingSpace: run.embeddingSpace,
+    batches: { total: run.batchesTotal, done: counts.batchesDone },
+    counts: {
+      planned: counts.planned,
+      pending: counts.pending,
+      processed: counts.processed,
+      skipped: counts.skipped,
+      skippedByReason: counts.skippedByReason,
+      failed: counts.failed,
+      deleted: counts.deleted,
+      chunksWritten: counts.chunksWritten,
+      chunksEmbedded: counts.chunksEmbedded,
+      chunksReused: counts.chunksReused,
+      chunksDeleted: counts.chunksDeleted,
+      tokens: counts.tokens,
+      costUsd: Math.round(counts.costUsd * 1e6) / 1e6,
+    },
+    timings: {
+      queuedAt: run.queuedAt.toISOString(),
+      startedAt: run.startedAt?.toISOString() ?? null,
+      plannedAt: run.plannedAt?.toISOString() ?? null,
+      finishedAt: run.finishedAt?.toISOString() ?? null,
+      durationMs: run.startedAt ? end.getTime() - run.startedAt.getTime() : null,
+    },
+  };
+}

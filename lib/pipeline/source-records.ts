@@ -1,0 +1,176 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { documents, sources } from "../../db/schema";
+import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { validateGlobs } from "../sources/filter";
+import type { SourceLocation } from "../sources/types";
+
+export type SourceRecord = typeof sources.$inferSelect;
+
+export interface NewSource extends SourceLocation {
+  name?: string;
+  include?: string[];
+  exclude?: string[];
+  maxFileBytes?: number;
+}
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** A readable default name: the repository's last path segment, lower-cased. */
+export function defaultSourceName(location: SourceLocation): string {
+  const last =
+    location.location
+      .replace(/\.git$/, "")
+      .split(/[/:\\]/)
+      .filter(Boolean)
+      .pop() ?? "source";
+  return (
+    last
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-")
+      .replace(/^[^a-z0-9]+/, "")
+      .slice(0, 63) || "source"
+  );
+}
+
+export async function addSource(db: Database, input: NewSource): Promise<SourceRecord> {
+  const name = input.name ?? defaultSourceName(input);
+  if (!NAME_PATTERN.test(name))
+    throw new ValidationError(
+      `source name "${name}" must be 1-63 of a-z 0-9 . _ - starting with a letter or digit`,
+      [{ path: "name", message: "invalid" }],
+    );
+  if (
+    input.maxFileBytes !== undefined &&
+    (!Number.isInteger(input.maxFileBytes) || input.maxFileBytes < 1)
+  )
+    throw new ValidationError("maxFileBytes must be a positive whole number", [
+      { path: "maxFileBytes", message: "invalid" },
+    ]);
+  const include = validateGlobs(input.include ?? []);
+  const exclude = validateGlobs(input.exclude ?? []);
+  const [row] = await db
+    .insert(sources)
+    .values({
+      name,
+      kind: input.kind,
+      location: input.location,
+      branch: input.branch ?? null,
+      include,
+      exclude,
+      maxFileBytes: input.maxFileBytes ?? null,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) throw new ConflictError(`a source named "${name}" already exists`, "source_exists");
+  return row;
+}
+
+export async function listSources(
+  db: Database,
+): Promise<(SourceRecord & { documentCount: number })[]> {
+  const rows = await db
+    .select({
+      source: sources,
+      documentCount: sql<number>`(select count(*)::int from ${documents} where ${documents.sourceId} = ${sources.id})`,
+    })
+    .from(sources)
+    .orderBy(asc(sources.name));
+  return rows.map((r) => ({ ...r.source, documentCount: Number(r.documentCount) }));
+}
+
+/** By id or by name. */
+export async function findSource(
+  db: Database,
+  idOrName: string,
+): Promise<SourceRecord | undefined> {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrName);
+  const [row] = await db
+    .select()
+    .from(sources)
+    .where(isUuid ? eq(sources.id, idOrName) : eq(sources.name, idOrName))
+    .limit(1);
+  return row;
+}
+
+export async function getSource(db: Database, idOrName: string): Promise<SourceRecord> {
+  const row = await findSource(db, idOrName);
+  if (!row) throw new NotFoundError(`no source "${idOrName}"`);
+  return row;
+}
+
+/** An existing source for the same location and branch, so `sync <path>` reuses it. */
+export async function findSourceByLocation(
+  db: Database,
+  location: SourceLocation,
+): Promise<SourceRecord | undefined> {
+  const [row] = await db
+    .select()
+    .from(sources)
+    .where(
+      and(
+        eq(sources.kind, location.kind),
+        eq(sources.location, location.location),
+        location.branch ? eq(sources.branch, location.branch) : sql`${sources.branch} is null`,
+      ),
+    )
+    .limit(1);
+  return row;
+}
+
+/** Active GitHub sources tracking `owner/repo` at `branch` (null branch = the default branch). */
+export async function sourcesForPush(
+  db: Database,
+  repository: string,
+  branch: string,
+  defaultBranch: string | undefined,
+): Promise<SourceRecord[]> {
+  const rows = await db
+    .select()
+    .from(sources)
+    .where(
+      and(
+        eq(sources.kind, "github"),
+        eq(sources.status, "active"),
+        sql`lower(${sources.location}) = lower(${repository})`,
+      ),
+    );
+  return rows.filter((s) => (s.branch ?? defaultBranch) === branch);
+}
+
+/** Removes the source with its runs, documents and chunks (cascade). */
+export async function removeSource(
+  db: Database,
+  idOrName: string,
+): Promise<{ source: SourceRecord; documents: number }> {
+  const source = await getSource(db, idOrName);
+  const [{ count } = { count: 0 }] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(documents)
+    .where(eq(documents.sourceId, source.id));
+  await db.delete(sources).where(eq(sources.id, source.id));
+  return { source, documents: Number(count) };
+}
+
+export async function setSourceStatus(
+  db: Database,
+  id: string,
+  status: "active" | "paused",
+): Promise<void> {
+  await db.update(sources).set({ status, updatedAt: new Date() }).where(eq(sources.id, id));
+}
+
+export async function setInstallation(
+  db: Database,
+  repositories: string[],
+  installationId: number | null,
+): Promise<number> {
+  if (repositories.length === 0) return 0;
+  const lowered = repositories.map((r) => r.toLowerCase());
+  const rows = await db
+    .update(sources)
+    .set({ githubInstallationId: installationId, updatedAt: new Date() })
+    .where(and(eq(sources.kind, "github"), sql`lower(${sources.location}) in ${lowered}`))
+    .returning({ id: sources.id });
+  return rows.length;
+}

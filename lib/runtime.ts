@@ -1,0 +1,105 @@
+import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
+import { type ArchiveStore, createArchiveStore } from "./archive";
+import { type Config, getConfig } from "./config";
+import { createEmbeddingProvider, type EmbeddingProvider } from "./embedding";
+import { createLogger, type Logger } from "./log/logger";
+import { createRedisStore, type RedisStore } from "./redis";
+
+/**
+ * The process's backends, built once from the configuration: the database, Redis, the
+ * archive store, the embedder and the logger. Route handlers, Inngest functions and the
+ * CLI all take what they need from here; tests build their own with `createRuntime`.
+ */
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly database: DatabaseHandle;
+  readonly db: Database;
+  readonly redis: RedisStore;
+  readonly archive: ArchiveStore;
+  readonly embedder: EmbeddingProvider;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOverrides {
+  log?: Logger;
+  /** Where db/migrations is when the working directory is not the project root (the CLI). */
+  migrationsFolder?: string;
+  database?: DatabaseHandle;
+  redis?: RedisStore;
+  archive?: ArchiveStore;
+  embedder?: EmbeddingProvider;
+}
+
+export function loggerFor(config: Config): Logger {
+  return createLogger({ level: config.logLevel, secrets: config.secrets });
+}
+
+export async function createRuntime(
+  config: Config,
+  overrides: RuntimeOverrides = {},
+): Promise<Runtime> {
+  const log = overrides.log ?? loggerFor(config);
+  const database = overrides.database ?? (await openDatabase(config.database, { migrationsFolder: overrides.migrationsFolder }));
+  const redis =
+    overrides.redis ??
+    (config.redis.backend === "upstash" && config.redis.url && config.redis.token
+      ? createRedisStore({
+          backend: "upstash",
+          url: config.redis.url,
+          token: config.redis.token,
+          env: config.mode,
+        })
+      : createRedisStore({ backend: "memory", env: config.mode }));
+  const archive =
+    overrides.archive ??
+    (config.archive.s3
+      ? createArchiveStore({ backend: "s3", ...config.archive.s3 })
+      : createArchiveStore({ backend: "folder", dir: config.archive.dir }));
+  const embedder =
+    overrides.embedder ??
+    createEmbeddingProvider({
+      ...config.embedding,
+      onRetry: (info) => log.warn(info, "embedding request retried"),
+    });
+  return {
+    config,
+    log,
+    database,
+    db: database.db,
+    redis,
+    archive,
+    embedder,
+    async close() {
+      await redis.close();
+      await database.close();
+    },
+  };
+}
+
+const holder = globalThis as unknown as {
+  __ballastRuntime?: Promise<Runtime>;
+  __ballastLogger?: Logger;
+};
+
+/** The process-wide runtime (survives Next.js dev reloads). */
+export function getRuntime(): Promise<Runtime> {
+  if (!holder.__ballastRuntime) {
+    const pending = createRuntime(getConfig(), { log: getLogger() });
+    holder.__ballastRuntime = pending;
+    pending.catch(() => {
+      if (holder.__ballastRuntime === pending) holder.__ballastRuntime = undefined;
+    });
+  }
+  return holder.__ballastRuntime;
+}
+
+/** Installs a runtime for this process (tests, the CLI). */
+export function setRuntime(runtime: Runtime | undefined): void {
+  holder.__ballastRuntime = runtime ? Promise.resolve(runtime) : undefined;
+}
+
+export function getLogger(): Logger {
+  holder.__ballastLogger ??= loggerFor(getConfig());
+  return holder.__ballastLogger;
+}
