@@ -1,0 +1,20 @@
+import { Inngest } from "inngest";
+import { getConfig } from "../lib/config";
+import { getLogger } from "../lib/runtime";
+
+const config = getConfig();
+
+/**
+ * The one Inngest client. Keys come from lib/config: in staging/production the signing key
+ * is required (requests to /api/inngest are verified); in development and test the client
+ * runs in dev mode without keys.
+ */
+export const inngest = new Inngest({
+  id: config.inngest.appId,
+  isDev: config.inngest.dev,
+  eventKey: config.inngest.eventKey,
+  signingKey: config.inngest.signingKey,
+  signingKeyFallback: config.inngest.signingKeyFallback,
+  baseUrl: config.inngest.baseUrl ?? config.inngest.devServerUrl,
+  logger: getLogger(),
+});
