@@ -4,7 +4,7 @@
  */
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
-export function processEnv(): EnvSource {
+export function processEnv(): NodeJS.ProcessEnv {
   return process.env;
 }
 

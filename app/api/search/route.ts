@@ -1,0 +1,4 @@
+import { searchResponse } from "../../../lib/http/search";
+
+export const dynamic = "force-dynamic";
+export const GET = searchResponse;

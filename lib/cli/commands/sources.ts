@@ -1,0 +1,120 @@
+import type { Command } from "commander";
+import { recordAudit } from "../../auth/audit";
+import { ValidationError } from "../../errors";
+import { addSource, listSources, removeSource } from "../../pipeline/source-records";
+import { parseSourceArgument } from "../../sources";
+import type { CliContext } from "../context";
+import { shortSha, table } from "../output";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function parsePositiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new ValidationError(`${name} must be a positive whole number`, [
+      { path: name, message: value },
+    ]);
+  return Number(value);
+}
+
+export function registerSourceCommands(program: Command, ctx: CliContext): void {
+  const sources = program.command("sources").description("the repositories Ballast keeps indexed");
+  sources
+    .command("add <location>")
+    .description(
+      "add a source: a local git path, a git URL, or a GitHub repository (https://github.com/o/r or github:o/r)",
+    )
+    .option("--name <name>", "a short name (default: the repository name)")
+    .option("--branch <branch>", "branch to index (default: the repository's default branch)")
+    .option("--include <glob>", "only index matching paths (repeatable)", collect, [])
+    .option("--exclude <glob>", "skip matching paths (repeatable)", collect, [])
+    .option("--max-file-bytes <n>", "skip larger files")
+    .action(
+      async (
+        location: string,
+        opts: {
+          name?: string;
+          branch?: string;
+          include: string[];
+          exclude: string[];
+          maxFileBytes?: string;
+        },
+      ) => {
+        const parsed = parseSourceArgument(location);
+        const { db } = await ctx.getRuntime();
+        const source = await addSource(db, {
+          ...parsed,
+          branch: opts.branch ?? parsed.branch,
+          name: opts.name,
+          include: opts.include,
+          exclude: opts.exclude,
+          maxFileBytes: parsePositiveInt("--max-file-bytes", opts.maxFileBytes),
+        });
+        await recordAudit(db, {
+          actor: ctx.actor(),
+          action: "source.add",
+          target: source.name,
+          result: "ok",
+          details: { kind: source.kind },
+        });
+        ctx.io.out(
+          `✓ added ${source.kind} source "${source.name}" (${source.location}${source.branch ? `@${source.branch}` : ""})`,
+        );
+      },
+    );
+  sources
+    .command("list")
+    .description("list sources with their cursor and document count")
+    .action(async () => {
+      const { db } = await ctx.getRuntime();
+      const rows = await listSources(db);
+      if (rows.length === 0) {
+        ctx.io.out("no sources yet: `ballast sources add <path|url>` or `ballast sync <path|url>`");
+        return;
+      }
+      ctx.io.out(
+        table(
+          [
+            "name",
+            "kind",
+            "location",
+            "branch",
+            "status",
+            "documents",
+            "synced commit",
+            "synced at",
+          ],
+          rows.map((s) => [
+            s.name,
+            s.kind,
+            s.location,
+            s.branch ?? "(default)",
+            s.status,
+            s.documentCount,
+            shortSha(s.cursorCommit),
+            s.cursorAt?.toISOString(),
+          ]),
+        ),
+      );
+    });
+  sources
+    .command("remove <name>")
+    .description("remove a source with its runs, documents and chunks")
+    .option("--yes", "do not ask (required when not interactive)")
+    .action(async (name: string, opts: { yes?: boolean }) => {
+      if (!opts.yes)
+        throw new ValidationError("removing a source deletes its index; pass --yes to confirm", [
+          { path: "--yes", message: "required" },
+        ]);
+      const { db } = await ctx.getRuntime();
+      const removed = await removeSource(db, name);
+      await recordAudit(db, {
+        actor: ctx.actor(),
+        action: "source.remove",
+        target: removed.source.name,
+        result: "ok",
+        details: { documents: removed.documents },
+      });
+      ctx.io.out(`✓ removed "${removed.source.name}" and ${removed.documents} documents`);
+    });
+}

@@ -1,0 +1,75 @@
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config";
+import { BallastError } from "../errors";
+import { registerDbCommands } from "./commands/db";
+import { registerHealthCommand } from "./commands/health";
+import { registerKeyCommands } from "./commands/keys";
+import { registerOutboxCommands } from "./commands/outbox";
+import { registerRunCommands } from "./commands/runs";
+import { registerSearchCommand } from "./commands/search";
+import { registerSourceCommands } from "./commands/sources";
+import { registerSyncCommand } from "./commands/sync";
+import { registerValidateEnvCommand } from "./commands/validate-env";
+import { CliContext } from "./context";
+import { consoleOutput, type Output } from "./output";
+
+/** Builds the `ballast` program. Commands call lib/ directly: no server, no Inngest needed. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("ballast")
+    .description("Ballast keeps a searchable knowledge index in sync with code repositories.")
+    .option("-v, --verbose", "log what happens (info level, to stderr)")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.io.out(s.trimEnd()),
+      writeErr: (s) => ctx.io.err(s.trimEnd()),
+    });
+  program.hook("preAction", (command) => {
+    ctx.verbose = command.opts<{ verbose?: boolean }>().verbose === true;
+  });
+  registerValidateEnvCommand(program, ctx);
+  registerDbCommands(program, ctx);
+  registerKeyCommands(program, ctx);
+  registerSourceCommands(program, ctx);
+  registerSyncCommand(program, ctx);
+  registerSearchCommand(program, ctx);
+  registerRunCommands(program, ctx);
+  registerOutboxCommands(program, ctx);
+  registerHealthCommand(program, ctx);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). */
+export async function main(argv: string[], io: Output = consoleOutput, options: { root?: string } = {}): Promise<number> {
+  const ctx = new CliContext(io, options.root);
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function reportError(error: unknown, io: Output): number {
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ||
+      error.code === "commander.helpDisplayed" ||
+      error.code === "commander.version"
+      ? 0
+      : 2;
+  }
+  if (error instanceof ConfigError) {
+    io.err(error.message);
+    return 1;
+  }
+  if (error instanceof BallastError) {
+    io.err(`error: ${error.message}`);
+    for (const issue of error.issues ?? []) io.err(`  - ${issue.path}: ${issue.message}`);
+    return 1;
+  }
+  io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+}

@@ -1,0 +1,127 @@
+import { isStrictMode } from "../config";
+import { errorMessage } from "../errors";
+import { vectorIndexExists } from "../index/vector-index";
+import type { Runtime } from "../runtime";
+
+export type PartStatus = "ok" | "degraded" | "down";
+
+export interface PartHealth {
+  status: PartStatus;
+  /** A required part that is down makes the whole service unready (HTTP 503). */
+  required: boolean;
+  backend: string;
+  embedded: boolean;
+  latencyMs: number | null;
+  detail?: string;
+}
+
+export interface HealthReport {
+  status: PartStatus;
+  mode: string;
+  checkedAt: string;
+  parts: Record<string, PartHealth>;
+}
+
+const CHECK_TIMEOUT_MS = 3000;
+
+async function probe(
+  run: () => Promise<{ latencyMs: number; detail?: string; status?: PartStatus }>,
+) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)),
+      CHECK_TIMEOUT_MS,
+    );
+  });
+  try {
+    const result = await Promise.race([run(), timeout]);
+    return {
+      status: result.status ?? ("ok" as PartStatus),
+      latencyMs: result.latencyMs,
+      detail: result.detail,
+    };
+  } catch (error) {
+    return { status: "down" as PartStatus, latencyMs: null, detail: errorMessage(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Readiness of every dependency, with which backend it is and how long it took to answer. */
+export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
+  const { config } = runtime;
+  const strict = isStrictMode(config.mode);
+
+  const [database, redis, archive] = await Promise.all([
+    probe(async () => {
+      const { latencyMs } = await runtime.database.ping();
+      const hasIndex = await vectorIndexExists(runtime.db, runtime.embedder);
+      return hasIndex
+        ? { latencyMs, detail: runtime.database.location }
+        : {
+            latencyMs,
+            status: "degraded" as const,
+            detail: `${runtime.database.location}; no vector index for ${runtime.embedder.space} yet (searches scan until the next sync builds it)`,
+          };
+    }),
+    probe(() => runtime.redis.ping()),
+    probe(async () => ({ ...(await runtime.archive.ping()), detail: runtime.archive.location })),
+  ]);
+
+  const inngestProblems: string[] = [];
+  if (!config.inngest.dev) {
+    if (!config.inngest.signingKey) inngestProblems.push("INNGEST_SIGNING_KEY missing");
+    if (!config.inngest.eventKey) inngestProblems.push("INNGEST_EVENT_KEY missing");
+  }
+
+  const parts: Record<string, PartHealth> = {
+    database: {
+      ...database,
+      required: true,
+      backend: config.database.driver,
+      embedded: config.database.driver === "pglite",
+    },
+    redis: {
+      ...redis,
+      required: config.redis.required,
+      backend: runtime.redis.backend === "upstash" ? "upstash" : "in-process",
+      embedded: runtime.redis.backend === "memory",
+    },
+    archive: {
+      ...archive,
+      required: strict,
+      backend: runtime.archive.backend,
+      embedded: runtime.archive.backend === "folder",
+    },
+    inngest: {
+      status: inngestProblems.length > 0 ? "down" : "ok",
+      required: strict,
+      backend: config.inngest.dev ? "dev-server" : "cloud",
+      embedded: config.inngest.dev,
+      latencyMs: null,
+      detail:
+        inngestProblems.length > 0
+          ? inngestProblems.join("; ")
+          : config.inngest.dev
+            ? "dev mode: unsigned, events go to the local dev server"
+            : "signing key configured; requests are verified",
+    },
+    embedding: {
+      status: "ok",
+      required: false,
+      backend: runtime.embedder.provider,
+      embedded: runtime.embedder.provider === "local",
+      latencyMs: null,
+      detail: runtime.embedder.space,
+    },
+  };
+
+  const values = Object.values(parts);
+  const status: PartStatus = values.some((p) => p.required && p.status === "down")
+    ? "down"
+    : values.some((p) => p.status !== "ok")
+      ? "degraded"
+      : "ok";
+  return { status, mode: config.mode, checkedAt: new Date().toISOString(), parts };
+}

@@ -1,0 +1,47 @@
+import { searchChunks, validateSearch } from "../index/search";
+import { getSource } from "../pipeline/source-records";
+import { getRuntime } from "../runtime";
+import { authenticate } from "./authenticate";
+import { errorResponse, json } from "./respond";
+
+/**
+ * GET /api/search?q=&k=&source= — ranked chunks with source, path, line range, score and
+ * snippet. Needs a viewer key: indexed code is usually private. Not audited (read-only and
+ * frequent); admin actions are.
+ */
+export async function searchResponse(request: Request): Promise<Response> {
+  let runtime: Awaited<ReturnType<typeof getRuntime>> | undefined;
+  try {
+    runtime = await getRuntime();
+    await authenticate(runtime, request, "viewer");
+    const params = new URL(request.url).searchParams;
+    const kText = params.get("k");
+    const k =
+      kText === null || kText === "" ? undefined : /^\d+$/.test(kText) ? Number(kText) : Number.NaN;
+    const q = params.get("q");
+    if (q === null || q.trim() === "")
+      return json(
+        { error: { code: "missing_query", message: "q is required (GET /api/search?q=...)" } },
+        400,
+      );
+    const valid = validateSearch(q, k);
+    const sourceName = params.get("source");
+    const source = sourceName ? await getSource(runtime.db, sourceName) : undefined;
+    const started = performance.now();
+    const results = await searchChunks(runtime.db, runtime.embedder, {
+      query: valid.query,
+      k: valid.k,
+      sourceId: source?.id,
+    });
+    return json({
+      query: valid.query,
+      k: valid.k,
+      source: source?.name ?? null,
+      embeddingSpace: runtime.embedder.space,
+      tookMs: Math.round((performance.now() - started) * 10) / 10,
+      results,
+    });
+  } catch (error) {
+    return errorResponse(error, runtime?.log);
+  }
+}

@@ -1,0 +1,28 @@
+import type { EventSender } from "../outbox/outbox";
+import { getRuntime, type Runtime } from "../runtime";
+import { receiveGitHubWebhook } from "../webhooks/receive-github";
+import { errorResponse, json } from "./respond";
+
+/** POST /api/webhooks/github; `send` delivers the outbox's events (to Inngest, in the app). */
+export async function githubWebhookResponse(
+  request: Request,
+  send: EventSender,
+): Promise<Response> {
+  let runtime: Runtime | undefined;
+  try {
+    runtime = await getRuntime();
+    const answer = await receiveGitHubWebhook(
+      {
+        db: runtime.db,
+        log: runtime.log,
+        secret: runtime.config.github.webhookSecret,
+        maxBodyBytes: runtime.config.webhooks.maxBodyBytes,
+        send,
+      },
+      request,
+    );
+    return json(answer.body, answer.status);
+  } catch (error) {
+    return errorResponse(error, runtime?.log);
+  }
+}

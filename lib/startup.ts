@@ -1,0 +1,33 @@
+import { ConfigError, getConfig, summaryLines } from "./config";
+import { ensureVectorIndex } from "./index/vector-index";
+import { getLogger, getRuntime } from "./runtime";
+
+/**
+ * Server start-up: a bad configuration stops the process with one message naming every
+ * problem; a good one prints one line per part saying which backend it uses, then opens
+ * the backends so the first request does not pay for it.
+ */
+export async function onServerStart(): Promise<void> {
+  let config: ReturnType<typeof getConfig>;
+  try {
+    config = getConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = getLogger();
+  for (const line of summaryLines(config)) log.info({ startup: true }, line);
+  try {
+    const runtime = await getRuntime();
+    // A fresh embedded database gets its vector index now rather than at the first sync. On a
+    // shared Postgres a missing index is left to the next sync (building one on a large table
+    // would stall a cold start); /api/health shows it as degraded meanwhile.
+    if (config.database.driver === "pglite")
+      await ensureVectorIndex(runtime.db, { space: runtime.embedder.space, dimensions: runtime.embedder.dimensions });
+  } catch (error) {
+    log.error({ err: error }, "backends failed to open; /api/health reports the details");
+  }
+}

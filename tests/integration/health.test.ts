@@ -1,0 +1,116 @@
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { GET as healthGet } from "../../app/api/health/route";
+import type { HealthReport } from "../../lib/health/check";
+import { createRedisStore } from "../../lib/redis";
+import { setRuntime } from "../../lib/runtime";
+import { createTestRuntime, type TestRuntime } from "../support/runtime";
+
+async function health(
+  query = "",
+): Promise<{ status: number; body: HealthReport & { probe?: string } }> {
+  const response = await healthGet(new Request(`http://localhost/api/health${query}`));
+  return {
+    status: response.status,
+    body: (await response.json()) as HealthReport & { probe?: string },
+  };
+}
+
+describe("GET /api/health", () => {
+  let rt: TestRuntime | undefined;
+  afterEach(async () => {
+    setRuntime(undefined);
+    await rt?.close().catch(() => {});
+    rt = undefined;
+  });
+
+  it("answers 200 with every part on its embedded backend", async () => {
+    rt = await createTestRuntime({ GITHUB_WEBHOOK_SECRET: "whsec-health-secret-000001" });
+    setRuntime(rt);
+    const { status, body } = await health();
+    expect(status).toBe(200);
+    expect(Object.keys(body.parts).sort()).toEqual([
+      "archive",
+      "database",
+      "embedding",
+      "inngest",
+      "redis",
+    ]);
+    expect(body.parts.database).toMatchObject({
+      backend: "pglite",
+      embedded: true,
+      required: true,
+    });
+    expect(body.parts.redis).toMatchObject({ backend: "in-process", embedded: true, status: "ok" });
+    expect(body.parts.archive).toMatchObject({ backend: "folder", embedded: true, status: "ok" });
+    expect(body.parts.inngest).toMatchObject({
+      backend: "dev-server",
+      embedded: true,
+      status: "ok",
+    });
+    expect(typeof body.parts.database?.latencyMs).toBe("number");
+    expect(JSON.stringify(body)).not.toContain("whsec-health-secret-000001");
+  });
+
+  it("answers liveness without touching dependencies", async () => {
+    const { status, body } = await health("?probe=live");
+    expect(status).toBe(200);
+    expect(body.probe).toBe("live");
+  });
+
+  it("answers 503 when the database is down", async () => {
+    rt = await createTestRuntime();
+    setRuntime(rt);
+    await rt.database.close();
+    const { status, body } = await health();
+    expect(status).toBe(503);
+    expect(body.status).toBe("down");
+    expect(body.parts.database?.status).toBe("down");
+  });
+
+  it("shows an optional part that fails as degraded, with 200", async () => {
+    const base = await createTestRuntime();
+    rt = base;
+    const dir = path.join(base.dataDir, "blocked");
+    await mkdir(path.dirname(dir), { recursive: true });
+    await writeFile(dir, "a file where the archive folder should be");
+    await chmod(dir, 0o400);
+    const blocked = await createTestRuntime({ ARCHIVE_DIR: dir }, { database: base.database });
+    setRuntime(blocked);
+    const { status, body } = await health();
+    expect(status).toBe(200);
+    expect(body.status).toBe("degraded");
+    expect(body.parts.archive?.status).toBe("down");
+    expect(body.parts.archive?.required).toBe(false);
+  });
+
+  it("answers 503 when a required Redis is unreachable, without leaking its token", async () => {
+    const token = "upstash-planted-token-0000000001";
+    rt = await createTestRuntime(
+      {
+        UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+        UPSTASH_REDIS_REST_TOKEN: token,
+        REDIS_REQUIRED: "true",
+      },
+      {
+        redis: createRedisStore({
+          backend: "upstash",
+          url: "http://127.0.0.1:9",
+          token,
+          env: "test",
+        }),
+      },
+    );
+    setRuntime(rt);
+    const { status, body } = await health();
+    expect(status).toBe(503);
+    expect(body.parts.redis).toMatchObject({
+      status: "down",
+      required: true,
+      backend: "upstash",
+      embedded: false,
+    });
+    expect(JSON.stringify(body)).not.toContain(token);
+  });
+});
