@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Config } from "../lib/config";
@@ -51,16 +50,12 @@ export async function openDatabase(
   return handle;
 }
 
+/** db/migrations under the working directory (the project root for `next start`, tests and the bench). */
 function findMigrationsFolder(): string {
-  const candidates = [path.resolve("db/migrations")];
-  try {
-    candidates.unshift(fileURLToPath(new URL("./migrations/", import.meta.url)));
-  } catch {
-    // bundled: import.meta.url is not a file URL
-  }
-  const found = candidates.find((dir) => existsSync(path.join(dir, "meta", "_journal.json")));
-  if (!found) throw new Error(`cannot find db/migrations (looked in ${candidates.join(", ")})`);
-  return found;
+  const dir = path.resolve("db/migrations");
+  if (!existsSync(path.join(dir, "meta", "_journal.json")))
+    throw new Error(`cannot find the migrations at ${dir}; run from the project root or pass migrationsFolder`);
+  return dir;
 }
 
 async function timed(run: () => Promise<unknown>): Promise<{ latencyMs: number }> {
