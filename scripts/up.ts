@@ -12,7 +12,7 @@ import { buildIsStale, projectRoot as root, runNext as run } from "./next-app";
 async function up(): Promise<number> {
   const options = new Command("up")
     .option("--source <location>", "what to index (default: this repository)", root)
-    .option("--query <text>", "the search to show", "how are GitHub webhook signatures verified")
+    .option("--query <text>", "the search to show", "how does the outbox resend events to Inngest")
     .option("--no-serve", "index and search, then stop")
     .parse(process.argv)
     .opts<{ source: string; query: string; serve: boolean }>();
