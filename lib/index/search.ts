@@ -103,26 +103,28 @@ export async function searchChunks(
 
 const SNIPPET_CHARS = 240;
 
-/** The lines of the chunk that share most words with the query, trimmed to ~240 characters. */
+/** Lower-cased words with identifiers split (`evictExpiredEntries` → evict, expired, entries). */
+function words(text: string): string[] {
+  return text
+    .split(/[^A-Za-z0-9]+/)
+    .flatMap((word) => word.split(/(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])/))
+    .map((word) => word.toLowerCase())
+    .filter((word) => word.length > 1);
+}
+
+/** From the line sharing the most distinct words with the query, about 240 characters. */
 export function snippet(content: string, query: string): string {
-  const terms = new Set(
-    query
-      .toLowerCase()
-      .split(/[^a-z0-9_]+/)
-      .filter((t) => t.length > 1),
-  );
+  const terms = new Set(words(query));
   const lines = content.split("\n");
   let best = 0;
-  let bestScore = -1;
+  let bestScore = 0;
   for (let i = 0; i < lines.length; i++) {
-    const words = (lines[i] ?? "").toLowerCase().split(/[^a-z0-9_]+/);
-    const score = words.filter((w) => terms.has(w)).length;
+    const score = new Set(words(lines[i] ?? "").filter((w) => terms.has(w))).size;
     if (score > bestScore) {
       best = i;
       bestScore = score;
     }
   }
-  if (bestScore <= 0) best = 0;
   let text = "";
   for (let i = best; i < lines.length && text.length < SNIPPET_CHARS; i++)
     text += `${text ? "\n" : ""}${lines[i]}`;

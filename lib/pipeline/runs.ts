@@ -395,7 +395,7 @@ export async function describeRun(db: Database, run: RunRecord) {
       chunksReused: counts.chunksReused,
       chunksDeleted: counts.chunksDeleted,
       tokens: counts.tokens,
-      costUsd: Math.round(counts.costUsd * 1e6) / 1e6,
+      costUsd: counts.costUsd,
     },
     timings: {
       queuedAt: run.queuedAt.toISOString(),
