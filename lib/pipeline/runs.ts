@@ -244,6 +244,28 @@ export async function countRun(db: Database, run: RunRecord): Promise<RunCounts>
   return counts;
 }
 
+/** The counts stored on a run when it ends. */
+const STORED_COUNTS = [
+  "processed",
+  "skipped",
+  "skippedByReason",
+  "failed",
+  "deleted",
+  "chunksWritten",
+  "chunksEmbedded",
+  "chunksReused",
+  "chunksDeleted",
+  "tokens",
+  "costUsd",
+] as const satisfies readonly (keyof RunCounts & keyof RunRecord)[];
+type StoredCounts = Pick<RunCounts, (typeof STORED_COUNTS)[number]>;
+
+function storedCounts(from: StoredCounts): StoredCounts {
+  return Object.fromEntries(
+    STORED_COUNTS.map((key) => [key, from[key]]),
+  ) as unknown as StoredCounts;
+}
+
 export async function pendingItemCount(db: Database, runId: string): Promise<number> {
   const [row] = rowsOf<{ n: number }>(
     await db.execute(
@@ -311,17 +333,7 @@ export async function finalizeRun(
         status,
         finishedAt: now,
         updatedAt: now,
-        processed: counts.processed,
-        skipped: counts.skipped,
-        skippedByReason: counts.skippedByReason,
-        failed: counts.failed,
-        deleted: counts.deleted,
-        chunksWritten: counts.chunksWritten,
-        chunksEmbedded: counts.chunksEmbedded,
-        chunksReused: counts.chunksReused,
-        chunksDeleted: counts.chunksDeleted,
-        tokens: counts.tokens,
-        costUsd: counts.costUsd,
+        ...storedCounts(counts),
       })
       .where(eq(syncRuns.id, runId))
       .returning();
@@ -354,18 +366,8 @@ export async function describeRun(db: Database, run: RunRecord) {
   const counts = live ?? {
     planned: run.planned,
     pending: 0,
-    processed: run.processed,
-    skipped: run.skipped,
-    skippedByReason: run.skippedByReason,
-    failed: run.failed,
-    deleted: run.deleted,
-    chunksWritten: run.chunksWritten,
-    chunksEmbedded: run.chunksEmbedded,
-    chunksReused: run.chunksReused,
-    chunksDeleted: run.chunksDeleted,
-    tokens: run.tokens,
-    costUsd: run.costUsd,
     batchesDone: run.batchesTotal,
+    ...storedCounts(run),
   };
   const end = run.finishedAt ?? new Date();
   return {
@@ -382,21 +384,7 @@ export async function describeRun(db: Database, run: RunRecord) {
     toCommit: run.toCommit,
     embeddingSpace: run.embeddingSpace,
     batches: { total: run.batchesTotal, done: counts.batchesDone },
-    counts: {
-      planned: counts.planned,
-      pending: counts.pending,
-      processed: counts.processed,
-      skipped: counts.skipped,
-      skippedByReason: counts.skippedByReason,
-      failed: counts.failed,
-      deleted: counts.deleted,
-      chunksWritten: counts.chunksWritten,
-      chunksEmbedded: counts.chunksEmbedded,
-      chunksReused: counts.chunksReused,
-      chunksDeleted: counts.chunksDeleted,
-      tokens: counts.tokens,
-      costUsd: counts.costUsd,
-    },
+    counts: { planned: counts.planned, pending: counts.pending, ...storedCounts(counts) },
     timings: {
       queuedAt: run.queuedAt.toISOString(),
       startedAt: run.startedAt?.toISOString() ?? null,
