@@ -10,7 +10,8 @@ export default function Home() {
           <a href="/api/health">/api/health</a> — readiness of every backend
         </li>
         <li>
-          <code>GET /api/search?q=…</code> — search (needs an API key: <code>npx ballast keys create</code>)
+          <code>GET /api/search?q=…</code> — search (needs an API key:{" "}
+          <code>npx ballast keys create</code>)
         </li>
         <li>
           <code>/api/admin/*</code> — admin API (config, sources, runs, audit)

@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Config } from "../lib/config";
 import { UnavailableError } from "../lib/errors";
+import { elapsedMs } from "../lib/timing";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -54,14 +55,16 @@ export async function openDatabase(
 function findMigrationsFolder(): string {
   const dir = path.resolve("db/migrations");
   if (!existsSync(path.join(dir, "meta", "_journal.json")))
-    throw new Error(`cannot find the migrations at ${dir}; run from the project root or pass migrationsFolder`);
+    throw new Error(
+      `cannot find the migrations at ${dir}; run from the project root or pass migrationsFolder`,
+    );
   return dir;
 }
 
 async function timed(run: () => Promise<unknown>): Promise<{ latencyMs: number }> {
   const started = performance.now();
   await run();
-  return { latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+  return { latencyMs: elapsedMs(started) };
 }
 
 async function openPglite(dir: string, migrationsFolder: string): Promise<DatabaseHandle> {

@@ -32,6 +32,7 @@ import {
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { NotFoundError, UnavailableError, ValidationError } from "../errors";
+import { elapsedMs } from "../timing";
 import {
   ArchiveChecksumError,
   assertBody,
@@ -206,7 +207,7 @@ export class FolderArchiveStore implements ArchiveStore {
         throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
       await access(this.root, constants.R_OK | constants.W_OK);
     });
-    return { latencyMs: performance.now() - started };
+    return { latencyMs: elapsedMs(started) };
   }
 
   // --- paths -------------------------------------------------------------------------------

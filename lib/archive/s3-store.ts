@@ -38,6 +38,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { BallastError, NotFoundError, UnavailableError, ValidationError } from "../errors";
 import { createScrubber } from "../log/scrub";
+import { elapsedMs } from "../timing";
 import {
   ArchiveChecksumError,
   ArchiveTooLargeError,
@@ -290,7 +291,7 @@ export class S3ArchiveStore implements ArchiveStore {
       if (isNotFound(error)) throw this.missingBucket("ping", error);
       throw this.mapError(error, "ping", "");
     }
-    return { latencyMs: performance.now() - started };
+    return { latencyMs: elapsedMs(started) };
   }
 
   /** Releases the client's sockets. */

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { BallastError, ConflictError, UnavailableError, ValidationError } from "../errors";
+import { elapsedMs } from "../timing";
 import {
   kvPrefix,
   lockKey,
@@ -268,7 +269,7 @@ export class UpstashRedisStore implements RedisStore {
         "redis_unavailable",
       );
     }
-    return { latencyMs: performance.now() - started };
+    return { latencyMs: elapsedMs(started) };
   }
 
   async close(): Promise<void> {

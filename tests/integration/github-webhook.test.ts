@@ -60,7 +60,7 @@ class FakeEventApi {
   private server: Server | undefined;
   port = 0;
   async start(port = 0): Promise<void> {
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       let body = "";
       req.on("data", (c) => {
         body += c;
@@ -72,8 +72,9 @@ class FakeEventApi {
           .end(JSON.stringify({ status: 200, ids: [] }));
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(port, "127.0.0.1", resolve));
-    this.port = (this.server?.address() as AddressInfo).port;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    this.port = (server.address() as AddressInfo).port;
   }
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
