@@ -72,7 +72,9 @@ export async function listSources(
   const rows = await db
     .select({
       source: sources,
-      documentCount: sql<number>`(select count(*)::int from ${documents} where ${documents.sourceId} = ${sources.id})`,
+      // Qualified by hand: drizzle renders both columns unqualified inside this subquery, where
+      // "id" would mean documents.id.
+      documentCount: sql<number>`(select count(*)::int from documents d where d.source_id = "sources"."id")`,
     })
     .from(sources)
     .orderBy(asc(sources.name));
