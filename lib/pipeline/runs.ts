@@ -9,7 +9,7 @@ import {
   syncRunItems,
   syncRuns,
 } from "../../db/schema";
-import { NotFoundError } from "../errors";
+import { NotFoundError, ValidationError } from "../errors";
 
 export type RunRecord = typeof syncRuns.$inferSelect;
 export type FinalStatus = Extract<
@@ -51,9 +51,30 @@ export async function createRun(db: Database, request: RunRequest): Promise<RunR
   return existing;
 }
 
-export async function getRun(db: Database, runId: string): Promise<RunRecord> {
-  const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId)).limit(1);
-  if (!run) throw new NotFoundError(`no run ${runId}`);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A run by id, or by a unique prefix of at least 6 characters (the CLI shows the first 8). */
+export async function getRun(db: Database, idOrPrefix: string): Promise<RunRecord> {
+  if (UUID.test(idOrPrefix)) {
+    const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, idOrPrefix)).limit(1);
+    if (!run) throw new NotFoundError(`no run ${idOrPrefix}`);
+    return run;
+  }
+  if (!/^[0-9a-f-]{6,35}$/i.test(idOrPrefix))
+    throw new ValidationError(`"${idOrPrefix}" is not a run id (a UUID, or its first characters)`, [
+      { path: "id", message: "not a run id" },
+    ]);
+  const matches = await db
+    .select()
+    .from(syncRuns)
+    .where(sql`${syncRuns.id}::text like ${`${idOrPrefix.toLowerCase()}%`}`)
+    .limit(2);
+  if (matches.length > 1)
+    throw new ValidationError(`run id prefix ${idOrPrefix} is ambiguous; give more characters`, [
+      { path: "id", message: "ambiguous" },
+    ]);
+  const [run] = matches;
+  if (!run) throw new NotFoundError(`no run ${idOrPrefix}`);
   return run;
 }
 
