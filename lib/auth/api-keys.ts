@@ -108,7 +108,9 @@ export async function listApiKeys(db: Database) {
 }
 
 /** Revokes by id or prefix. */
-export async function revokeApiKey(db: Database, idOrPrefix: string): Promise<ApiKeyIdentity> {
+export async function revokeApiKey(db: Database, idPrefixOrKey: string): Promise<ApiKeyIdentity> {
+  // The whole key or its `blst_<prefix>` head work too: that is what the operator holds.
+  const idOrPrefix = /^blst_([a-z0-9]{12})(_|$)/.exec(idPrefixOrKey)?.[1] ?? idPrefixOrKey;
   const isUuid = /^[0-9a-f-]{36}$/i.test(idOrPrefix);
   const [row] = await db
     .update(apiKeys)

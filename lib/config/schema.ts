@@ -364,7 +364,7 @@ function buildConfig(
   // Database
   const driver = raw.DATABASE_DRIVER ?? inferDriver(raw.DATABASE_URL);
   if (strict) need("DATABASE_URL", raw.DATABASE_URL, inMode);
-  if (strict && driver === "pglite")
+  if (strict && raw.DATABASE_DRIVER === "pglite")
     problems.push({
       variable: "DATABASE_DRIVER",
       message: `pglite is an embedded default and not allowed ${inMode}`,
