@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // The `ballast` command. The CLI is TypeScript; tsx compiles it on the fly, so the checkout
 // needs no build step (`npx ballast …`, `npm run ballast -- …`).
 import { fileURLToPath } from "node:url";

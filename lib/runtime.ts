@@ -40,7 +40,9 @@ export async function createRuntime(
   overrides: RuntimeOverrides = {},
 ): Promise<Runtime> {
   const log = overrides.log ?? loggerFor(config);
-  const database = overrides.database ?? (await openDatabase(config.database, { migrationsFolder: overrides.migrationsFolder }));
+  const database =
+    overrides.database ??
+    (await openDatabase(config.database, { migrationsFolder: overrides.migrationsFolder }));
   const redis =
     overrides.redis ??
     (config.redis.backend === "upstash" && config.redis.url && config.redis.token

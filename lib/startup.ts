@@ -26,7 +26,10 @@ export async function onServerStart(): Promise<void> {
     // shared Postgres a missing index is left to the next sync (building one on a large table
     // would stall a cold start); /api/health shows it as degraded meanwhile.
     if (config.database.driver === "pglite")
-      await ensureVectorIndex(runtime.db, { space: runtime.embedder.space, dimensions: runtime.embedder.dimensions });
+      await ensureVectorIndex(runtime.db, {
+        space: runtime.embedder.space,
+        dimensions: runtime.embedder.dimensions,
+      });
   } catch (error) {
     log.error({ err: error }, "backends failed to open; /api/health reports the details");
   }

@@ -31,7 +31,10 @@ export class CliContext {
         destination: { write: (line: string) => process.stderr.write(line) },
         base: { cli: true },
       });
-      this.runtime = createRuntime(config, { log, migrationsFolder: this.root ? path.join(this.root, "db", "migrations") : undefined });
+      this.runtime = createRuntime(config, {
+        log,
+        migrationsFolder: this.root ? path.join(this.root, "db", "migrations") : undefined,
+      });
     }
     return this.runtime;
   }

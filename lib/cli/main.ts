@@ -40,7 +40,11 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). */
-export async function main(argv: string[], io: Output = consoleOutput, options: { root?: string } = {}): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Output = consoleOutput,
+  options: { root?: string } = {},
+): Promise<number> {
   const ctx = new CliContext(io, options.root);
   const program = buildProgram(ctx);
   try {

@@ -5,7 +5,7 @@ import type { EmbeddingProvider } from "../embedding";
 import type { Logger } from "../log/logger";
 import type { Runtime } from "../runtime";
 import { createSourceReader } from "../sources";
-import type { SourceReader } from "../sources/types";
+import type { SourceLocation, SourceReader } from "../sources/types";
 import type { SourceRecord } from "./source-records";
 
 /** What the pipeline needs from the runtime: the database, the embedder and a few settings. */
@@ -40,14 +40,23 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
 }
 
 export function readerFor(deps: PipelineDeps, source: SourceRecord): SourceReader {
-  return createSourceReader(
+  return readerForLocation(
+    deps,
     { kind: source.kind, location: source.location, branch: source.branch ?? undefined },
-    {
-      workDir: deps.workDir,
-      github: { ...deps.github, installationId: source.githubInstallationId ?? undefined },
-      log: deps.log,
-    },
+    source.githubInstallationId ?? undefined,
   );
+}
+
+export function readerForLocation(
+  deps: PipelineDeps,
+  location: SourceLocation,
+  installationId?: number,
+): SourceReader {
+  return createSourceReader(location, {
+    workDir: deps.workDir,
+    github: { ...deps.github, installationId },
+    log: deps.log,
+  });
 }
 
 /**

@@ -48,10 +48,14 @@ function cli(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, "bin", "ballast.js"), ...args], {
-      cwd: projectRoot,
-      env,
-    });
+    const child = spawn(
+      process.execPath,
+      ["--", path.join(projectRoot, "bin", "ballast.js"), ...args],
+      {
+        cwd: projectRoot,
+        env,
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {

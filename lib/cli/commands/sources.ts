@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { recordAudit } from "../../auth/audit";
 import { ValidationError } from "../../errors";
+import { readerForLocation } from "../../pipeline/deps";
 import { addSource, listSources, removeSource } from "../../pipeline/source-records";
 import { parseSourceArgument } from "../../sources";
 import type { CliContext } from "../context";
@@ -29,6 +30,7 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
     .option("--include <glob>", "only index matching paths (repeatable)", collect, [])
     .option("--exclude <glob>", "skip matching paths (repeatable)", collect, [])
     .option("--max-file-bytes <n>", "skip larger files")
+    .option("--no-verify", "save it without checking that the repository and branch can be read")
     .action(
       async (
         location: string,
@@ -38,13 +40,26 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
           include: string[];
           exclude: string[];
           maxFileBytes?: string;
+          verify: boolean;
         },
       ) => {
         const parsed = parseSourceArgument(location);
         const { db } = await ctx.getRuntime();
+        const branch = opts.branch ?? parsed.branch;
+        if (opts.verify) {
+          const head = await readerForLocation(await ctx.deps(), {
+            ...parsed,
+            branch,
+          }).resolveHead();
+          if (head.state === "branch-missing")
+            throw new ValidationError(
+              `branch ${head.branch} does not exist in ${parsed.location}`,
+              [{ path: "--branch", message: "not found" }],
+            );
+        }
         const source = await addSource(db, {
           ...parsed,
-          branch: opts.branch ?? parsed.branch,
+          branch,
           name: opts.name,
           include: opts.include,
           exclude: opts.exclude,

@@ -3,6 +3,7 @@ import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import type { Database } from "../../../db/client";
 import { ConflictError } from "../../errors";
+import { type PipelineDeps, readerForLocation } from "../../pipeline/deps";
 import { describeRun } from "../../pipeline/runs";
 import {
   addSource,
@@ -24,20 +25,29 @@ export function registerSyncCommand(program: Command, ctx: CliContext): void {
     )
     .option("--full", "list everything instead of diffing from the last synced commit")
     .action(async (target: string, opts: { full?: boolean }) => {
-      const runtime = await ctx.getRuntime();
-      const deps = await ctx.deps();
-      const source = await resolveTarget(runtime.db, target);
-      ctx.io.err(
-        `syncing "${source.name}" (${source.kind} ${source.location}${source.branch ? `@${source.branch}` : ""})${opts.full ? ", full" : ""}`,
-      );
-
       const abort = new AbortController();
+      let syncing = false;
       const onSigint = () => {
+        if (!syncing) {
+          // Still checking the location: nothing is saved yet, so stop at once.
+          ctx.io.err("\ncancelled before the sync started; nothing was saved");
+          process.exit(130);
+        }
         if (abort.signal.aborted) process.exit(130);
         ctx.io.err("\ncancelling after the current batch… (Ctrl-C again to quit at once)");
         abort.abort(new Error("cancelled"));
       };
       process.on("SIGINT", onSigint);
+      const runtime = await ctx.getRuntime();
+      const deps = await ctx.deps();
+      const source = await resolveTarget(runtime.db, deps, target).catch((error: unknown) => {
+        process.off("SIGINT", onSigint);
+        throw error;
+      });
+      ctx.io.err(
+        `syncing "${source.name}" (${source.kind} ${source.location}${source.branch ? `@${source.branch}` : ""})${opts.full ? ", full" : ""}`,
+      );
+      syncing = true;
       const reporter = progressReporter(ctx);
       try {
         const run = await syncSourceLocally(deps, {
@@ -95,12 +105,18 @@ export function registerSyncCommand(program: Command, ctx: CliContext): void {
 }
 
 /** A source name, or a location that is found or added as a source. */
-async function resolveTarget(db: Database, target: string): Promise<SourceRecord> {
+async function resolveTarget(
+  db: Database,
+  deps: PipelineDeps,
+  target: string,
+): Promise<SourceRecord> {
   const named = await findSource(db, target);
   if (named) return named;
   const location = parseSourceArgument(target);
   const existing = await findSourceByLocation(db, location);
   if (existing) return existing;
+  // A new location is checked before it is saved, so a typo leaves no source behind.
+  await readerForLocation(deps, location).resolveHead();
   const base = defaultSourceName(location);
   for (let n = 1; n <= 20; n++) {
     try {
