@@ -1,0 +1,25 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** Commits get a fixed identity and no signing, whatever the machine's git config says. */
+const IDENTITY = [
+  "-c",
+  "user.name=Ballast Bench",
+  "-c",
+  "user.email=bench@ballast.invalid",
+  "-c",
+  "commit.gpgsign=false",
+  "-c",
+  "core.autocrlf=false",
+];
+
+export async function git(cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await run("git", [...IDENTITY, ...args], {
+    cwd,
+    maxBuffer: 512 * 1024 * 1024,
+    encoding: "utf8",
+  });
+  return stdout;
+}

@@ -1,0 +1,499 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { compareChunkers } from "./chunker";
+import { type CorpusManifest, ensureCorpus, readCorpusFiles } from "./corpus/generate";
+import { git } from "./git";
+import { machineInfo } from "./machine";
+import { type MemoryReport, MemorySampler } from "./memory";
+import { PhaseProfiler, type ProfileEntry, type ProfileSummary } from "./profile";
+import { gib, int, mib, Report, seconds, writeResults } from "./report";
+import { type BenchRuntime, openBenchRuntime } from "./runtime";
+import {
+  makeQueries,
+  measureRecall,
+  measureSearch,
+  type RecallMeasurement,
+  type SearchMeasurement,
+} from "./search";
+import { SqlTimer, type SqlTimingEntry } from "./sql-timing";
+import {
+  addGitSource,
+  type ChangeSet,
+  commitChanges,
+  countChunks,
+  measureSync,
+  type SyncMeasurement,
+} from "./sync";
+
+/**
+ * `npm run bench`: Ballast's performance on the embedded default (persisted PGlite, in-process
+ * Redis store, archive folder, local embedder), driven through the same lib/ functions as
+ * `npx ballast sync`. Prints the machine, a table of every figure with its target, and writes
+ * the same to bench/results/. Exit code 0 even when a target fails; non-zero when the bench
+ * itself fails.
+ */
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const RESULTS_DIR = path.join(ROOT, "bench", "results");
+const CACHE_DIR = path.join(ROOT, ".data", "bench-cache");
+const PROFILE_DIR = path.join(ROOT, ".data", "bench-profiles");
+
+const TARGETS = {
+  documentsPerMinute: 10_000,
+  peakRssBytes: 1.5 * 1024 ** 3,
+  incrementalMs: 3_000,
+  searchP95Ms: 15,
+  searchChunks: 100_000,
+};
+
+/** Average generated file size: 10,000 files ≈ 50 MB. */
+const BYTES_PER_FILE = 5_000;
+const SEARCH_QUERIES = 500;
+const RECALL_QUERIES = 100;
+const SEARCH_WARMUP = 50;
+
+interface Options {
+  quick?: boolean;
+  files?: number;
+  seed: string;
+  skipSearch?: boolean;
+  skipChunker?: boolean;
+  keep?: boolean;
+  profile?: boolean;
+  color: boolean;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 10 || n > 200_000)
+    throw new InvalidArgumentError("must be a whole number from 10 to 200000");
+  return n;
+}
+
+const program = new Command()
+  .name("bench")
+  .description("Ballast benchmark on the embedded default (see bench/run.ts)")
+  .option("--quick", "1,000 files / 5 MB, a fast smoke run; search over what is there")
+  .option("--files <n>", "files in the generated repository (default 10000)", positiveInt)
+  .option("--seed <seed>", "corpus seed", "ballast-bench-1")
+  .option("--skip-search", "skip growing the index and the search latency")
+  .option("--skip-chunker", "skip the chunker vs LangChain comparison")
+  .option("--keep", "keep the temp database and repository clone")
+  .option("--profile", `CPU profiles of the syncs, into ${path.relative(ROOT, PROFILE_DIR)}/`)
+  .option("--no-color", "no colours in the table");
+
+const started = Date.now();
+function status(message: string): void {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${message}\n`);
+}
+
+function out(text = ""): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** The phase's own peak: sampled RSS, or the lifetime maxRSS if the phase raised it. */
+function phasePeak(memory: MemoryReport): number {
+  return memory.maxRssBytes > memory.maxRssAtStartBytes
+    ? Math.max(memory.maxRssBytes, memory.peakRssBytes)
+    : memory.peakRssBytes;
+}
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<Options>();
+  const files = opts.files ?? (opts.quick ? 1_000 : 10_000);
+  const spec = { seed: opts.seed, files, bytes: files * BYTES_PER_FILE };
+  const changeCount = Math.max(1, Math.round(files * 0.01));
+  const minSearchChunks = opts.quick ? 0 : TARGETS.searchChunks;
+  const startedAt = new Date();
+  const report = new Report();
+
+  const machine = await machineInfo(ROOT);
+  out("Ballast bench");
+  out(`  date         ${machine.date}`);
+  out(
+    `  commit       ${machine.gitCommit}${machine.gitDirty ? " (with uncommitted changes)" : ""}`,
+  );
+  out(`  cpu          ${machine.cpuModel} × ${machine.cpuCount}`);
+  out(`  memory       ${gib(machine.totalMemoryBytes)}`);
+  out(`  os           ${machine.os} (${machine.kernel}) ${machine.arch}`);
+  out(`  node         ${machine.node}`);
+  out(`  load average ${machine.loadAverageAtStart.join(" ")} (1, 5, 15 min) at start`);
+  out(
+    `  mode         ${opts.quick ? "quick" : "full"}: ${int(files)} files, ~${(spec.bytes / 1e6).toFixed(0)} MB`,
+  );
+  out();
+
+  status(
+    `corpus: ${int(files)} files, seed ${spec.seed} (cache ${path.relative(ROOT, CACHE_DIR)}/)`,
+  );
+  const corpus = await ensureCorpus(spec, CACHE_DIR, status);
+  status(
+    `corpus ready: ${int(corpus.files)} files, ${(corpus.totalBytes / 1e6).toFixed(1)} MB, commit ${corpus.commit.slice(0, 12)}`,
+  );
+
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "ballast-bench-"));
+  const repoDir = path.join(tmp, "repo");
+  await git(tmp, ["clone", "-q", "--local", corpus.repoDir, repoDir]);
+  const profiler = opts.profile
+    ? new PhaseProfiler(path.join(PROFILE_DIR, startedAt.toISOString().replace(/:/g, "-")), ROOT)
+    : undefined;
+
+  let bench: BenchRuntime | undefined;
+  let full: SyncMeasurement | undefined;
+  let incremental: SyncMeasurement | undefined;
+  let changes: ChangeSet | undefined;
+  let search: SearchMeasurement | undefined;
+  let recall: RecallMeasurement | undefined;
+  let chunksAfterFull = 0;
+  const growth: { corpus: CorpusManifest; sync: SyncMeasurement }[] = [];
+  let chunker: Awaited<ReturnType<typeof compareChunkers>> | undefined;
+  try {
+    status(`opening PGlite at ${path.join(tmp, "data", "pglite")}`);
+    const openSampler = await new MemorySampler(100).start();
+    const openStarted = performance.now();
+    bench = await openBenchRuntime(path.join(tmp, "data"), ROOT);
+    const openMs = performance.now() - openStarted;
+    const openMemory = await openSampler.stop();
+    report.info(
+      "setup",
+      "open a fresh PGlite (initdb + migrations)",
+      `${seconds(openMs)}, peak ${mib(phasePeak(openMemory))}, then ${mib(openMemory.rssAtEndBytes)}`,
+      phasePeak(openMemory),
+    );
+    const { config } = bench;
+    const sqlTimer = profiler ? new SqlTimer() : undefined;
+    if (sqlTimer && !sqlTimer.attach(bench.runtime.db))
+      status("SQL timing unavailable: the database is not PGlite");
+
+    // 1. Full sync.
+    const source = await addGitSource(bench, "bench-main", repoDir);
+    status("full sync…");
+    full = await measureSync(bench, source.id, {
+      profiler,
+      profileLabel: "full-sync",
+      sqlTimer,
+    });
+    chunksAfterFull = await countChunks(bench);
+    status(
+      `full sync: ${seconds(full.wallMs)}, ${int(full.documentsPerMinute)} documents/min, ${int(chunksAfterFull)} chunks`,
+    );
+    const fullPeak = phasePeak(full.memory);
+    report.check(
+      "full sync",
+      "documents / minute",
+      int(full.documentsPerMinute),
+      full.documentsPerMinute,
+      `≥ ${int(TARGETS.documentsPerMinute)}`,
+      full.documentsPerMinute >= TARGETS.documentsPerMinute && full.status === "succeeded",
+    );
+    report.check(
+      "full sync",
+      "peak RSS (sampled every 100 ms)",
+      gib(fullPeak),
+      fullPeak,
+      `< ${gib(TARGETS.peakRssBytes)}`,
+      fullPeak < TARGETS.peakRssBytes,
+    );
+    report.info("full sync", "wall time", seconds(full.wallMs), full.wallMs);
+    report.info(
+      "full sync",
+      "status / mode",
+      `${full.status} / ${full.mode}${full.bulkLoad ? " (bulk load)" : ""}`,
+    );
+    report.info(
+      "full sync",
+      "documents planned / indexed / failed",
+      `${int(full.documentsPlanned)} / ${int(full.processed)} / ${int(full.failed)}`,
+    );
+    report.info(
+      "full sync",
+      "chunks written (in index)",
+      `${int(full.chunksWritten)} (${int(chunksAfterFull)})`,
+      full.chunksWritten,
+    );
+    report.info(
+      "full sync",
+      "phase: create + plan",
+      seconds(full.phases.planMs),
+      full.phases.planMs,
+    );
+    report.info(
+      "full sync",
+      `phase: ${full.batches.count} batches (p50 / p95 / max)`,
+      `${seconds(full.phases.batchesMs)} (${full.batches.p50Ms} / ${full.batches.p95Ms} / ${full.batches.maxMs} ms)`,
+      full.phases.batchesMs,
+    );
+    report.info("full sync", "  of which embedding (local)", seconds(full.embedMs), full.embedMs);
+    report.info(
+      "full sync",
+      "phase: finishing (vector index + finalize)",
+      seconds(full.phases.finishingMs),
+      full.phases.finishingMs,
+    );
+    report.info(
+      "full sync",
+      "RSS at start / end; process maxRSS",
+      `${mib(full.memory.rssAtStartBytes)} / ${mib(full.memory.rssAtEndBytes)}; ${mib(full.memory.maxRssBytes)}${full.memory.maxRssBytes > full.memory.maxRssAtStartBytes ? "" : " (set before the sync)"}`,
+    );
+    report.info(
+      "full sync",
+      "longest event-loop stall",
+      seconds(full.memory.longestStallMs),
+      full.memory.longestStallMs,
+    );
+
+    // 2. Incremental re-sync with 1% of the files changed.
+    status(`editing ${changeCount} files (1%) and committing…`);
+    changes = await commitChanges(repoDir, changeCount, spec.seed, config.chunking);
+    status("incremental sync…");
+    incremental = await measureSync(bench, source.id, {
+      profiler,
+      profileLabel: "incremental-sync",
+      sqlTimer,
+    });
+    status(
+      `incremental: ${seconds(incremental.wallMs)}, ${incremental.chunksEmbedded} chunks embedded, ${changes.changedChunks} changed`,
+    );
+    report.check(
+      "incremental",
+      `wall time (${changes.files.length} files changed)`,
+      seconds(incremental.wallMs),
+      incremental.wallMs,
+      `< ${seconds(TARGETS.incrementalMs)}`,
+      incremental.wallMs < TARGETS.incrementalMs && incremental.status === "succeeded",
+    );
+    report.check(
+      "incremental",
+      "chunks embedded = chunks changed",
+      `${int(incremental.chunksEmbedded)} vs ${int(changes.changedChunks)}`,
+      incremental.chunksEmbedded === changes.changedChunks,
+      "equal",
+      incremental.chunksEmbedded === changes.changedChunks,
+    );
+    report.info(
+      "incremental",
+      "mode / documents planned / indexed",
+      `${incremental.mode} / ${incremental.documentsPlanned} / ${incremental.processed}`,
+    );
+    report.info(
+      "incremental",
+      "chunks written / reused / deleted",
+      `${incremental.chunksWritten} / ${incremental.chunksReused} / ${incremental.chunksDeleted}`,
+    );
+    report.info(
+      "incremental",
+      "chunks of the changed files (old → new)",
+      `${int(changes.oldChunks)} → ${int(changes.newChunks)}`,
+    );
+    report.info(
+      "incremental",
+      "phases: plan / batches / finishing",
+      `${incremental.phases.planMs} / ${incremental.phases.batchesMs} / ${incremental.phases.finishingMs} ms`,
+    );
+
+    // 3. Search over ≥ 100,000 chunks.
+    if (opts.skipSearch) {
+      report.skip(
+        "search",
+        "p95 latency, k=10",
+        `< ${TARGETS.searchP95Ms} ms`,
+        "skipped (--skip-search)",
+      );
+    } else {
+      let chunks = await countChunks(bench);
+      for (let round = 1; chunks < minSearchChunks && round <= 3; round++) {
+        const perFile = Math.max(1, chunksAfterFull / Math.max(1, full.processed));
+        const extraFiles = Math.ceil((((minSearchChunks - chunks) / perFile) * 1.05) / 500) * 500;
+        const extraSpec = {
+          seed: `${spec.seed}-extra${round}`,
+          files: extraFiles,
+          bytes: extraFiles * BYTES_PER_FILE,
+        };
+        status(`growing the index: a second repository of ${int(extraFiles)} files`);
+        const extra = await ensureCorpus(extraSpec, CACHE_DIR, status);
+        const extraSource = await addGitSource(bench, `bench-extra-${round}`, extra.repoDir);
+        status("syncing it…");
+        const sync = await measureSync(bench, extraSource.id);
+        growth.push({ corpus: extra, sync });
+        chunks = await countChunks(bench);
+        status(`index: ${int(chunks)} chunks (sync ${seconds(sync.wallMs)})`);
+        report.info(
+          "search",
+          `growth sync ${round}: ${int(extra.files)} files into a non-empty index`,
+          `${seconds(sync.wallMs)}, ${int(sync.documentsPerMinute)} docs/min, peak ${gib(phasePeak(sync.memory))}`,
+          sync.wallMs,
+        );
+      }
+      status(
+        `search: ${SEARCH_WARMUP} warm-up + ${SEARCH_QUERIES} queries over ${int(chunks)} chunks`,
+      );
+      search = await measureSearch(bench, {
+        queries: makeQueries(spec.seed, SEARCH_WARMUP + SEARCH_QUERIES),
+        warmup: SEARCH_WARMUP,
+        k: 10,
+        indexChunks: chunks,
+      });
+      if (minSearchChunks > 0)
+        report.check(
+          "search",
+          "chunks in the index",
+          int(chunks),
+          chunks,
+          `≥ ${int(minSearchChunks)}`,
+          chunks >= minSearchChunks,
+        );
+      else report.info("search", "chunks in the index", int(chunks), chunks);
+      report.check(
+        "search",
+        `p95 latency, k=10 (${search.queries} queries)`,
+        `${search.p95Ms} ms`,
+        search.p95Ms,
+        `< ${TARGETS.searchP95Ms} ms`,
+        search.p95Ms < TARGETS.searchP95Ms,
+      );
+      report.info(
+        "search",
+        "p50 / p99 / max",
+        `${search.p50Ms} / ${search.p99Ms} / ${search.maxMs} ms`,
+      );
+      report.info(
+        "search",
+        "queries with fewer than k hits",
+        String(search.shortResults),
+        search.shortResults,
+      );
+      status(`search: recall@10 of the index against exact search (${RECALL_QUERIES} queries)`);
+      recall = await measureRecall(bench, {
+        queries: makeQueries(`${spec.seed}:recall`, RECALL_QUERIES),
+        k: 10,
+      });
+      report.info(
+        "search",
+        `recall@10 vs exact search (${recall.queries} queries; worst)`,
+        `${recall.recallAtK} (${recall.minRecall})`,
+        recall.recallAtK,
+      );
+    }
+
+    // 4. Chunker vs LangChain, on the generated corpus's text.
+    if (opts.skipChunker) {
+      report.skip("chunker", "ballast vs langchain", "", "skipped (--skip-chunker)");
+    } else {
+      status("chunker vs LangChain: loading the corpus text");
+      const texts = await readCorpusFiles(corpus.repoDir);
+      chunker = await compareChunkers(texts, config.chunking, 3, status);
+      const label = `${chunker.files} files, ${chunker.megabytes} MB, size ${chunker.size}/${chunker.overlap}`;
+      report.info(
+        "chunker",
+        `ballast chunkDocument (${label})`,
+        `${chunker.ballast.mbPerSecond} MB/s`,
+        chunker.ballast.mbPerSecond,
+      );
+      report.info(
+        "chunker",
+        "langchain RecursiveCharacterTextSplitter",
+        `${chunker.langchain.mbPerSecond} MB/s`,
+        chunker.langchain.mbPerSecond,
+      );
+      report.info(
+        "chunker",
+        "speed ratio (ballast / langchain)",
+        `${chunker.speedRatio}×`,
+        chunker.speedRatio,
+      );
+      report.info(
+        "chunker",
+        "chunks (mean chars) ballast / langchain",
+        `${int(chunker.ballast.chunks)} (${chunker.ballast.meanChunkChars}) / ${int(chunker.langchain.chunks)} (${chunker.langchain.meanChunkChars})`,
+      );
+      report.info(
+        "chunker",
+        "chunks over size: ballast / langchain",
+        `${chunker.ballast.oversized} / ${chunker.langchain.oversized}`,
+      );
+    }
+  } finally {
+    await bench?.runtime.close();
+    if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
+    else await rm(tmp, { recursive: true, force: true });
+  }
+
+  const finishedAt = new Date();
+  const color = opts.color && process.stdout.isTTY === true;
+  out(report.render(color));
+  const failures = report.failures;
+  out(
+    failures.length === 0
+      ? "All targets met."
+      : `${failures.length} target(s) missed: ${failures.map((f) => `${f.section} ${f.measure}`).join("; ")}`,
+  );
+  const { repoDir: _omit, ...corpusInfo } = corpus;
+  const written = await writeResults(RESULTS_DIR, startedAt, {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    machine,
+    options: {
+      quick: opts.quick ?? false,
+      files,
+      seed: spec.seed,
+      skipSearch: opts.skipSearch ?? false,
+      skipChunker: opts.skipChunker ?? false,
+      profile: opts.profile ?? false,
+    },
+    targets: TARGETS,
+    corpus: corpusInfo,
+    fullSync: full ? { ...full, chunksInIndex: chunksAfterFull } : null,
+    incremental: incremental && changes ? { ...incremental, changes } : null,
+    growth: growth.map(({ corpus: c, sync }) => ({
+      corpus: { seed: c.seed, files: c.files, totalBytes: c.totalBytes, commit: c.commit },
+      sync,
+    })),
+    search: search ?? null,
+    recall: recall ?? null,
+    chunker: chunker ?? null,
+    rows: report.rows,
+    failures: failures.map((f) => `${f.section}: ${f.measure}`),
+  });
+  out(`Results: ${written.map((f) => path.relative(ROOT, f)).join(", ")}`);
+  for (const [label, sync] of [
+    ["full sync", full],
+    ["incremental sync", incremental],
+  ] as const) {
+    if (sync?.profile) printProfile(label, sync.profile);
+    if (sync?.sql) printSql(label, sync.sql);
+  }
+}
+
+function printSql(label: string, entries: SqlTimingEntry[]): void {
+  out();
+  out(`PGlite time by SQL statement, ${label} (round trips incl. sync to disk):`);
+  for (const e of entries)
+    out(`  ${String(e.ms).padStart(7)} ms ${String(e.calls).padStart(6)}×  ${e.statement}`);
+}
+
+function printProfile(label: string, profile: ProfileSummary): void {
+  out();
+  out(
+    `CPU profile of the ${label}: ${path.relative(ROOT, profile.file)} (${seconds(profile.totalMs)} sampled)`,
+  );
+  const block = (title: string, entries: ProfileEntry[]) => {
+    out(`  ${title}`);
+    for (const e of entries)
+      out(`    ${String(e.ms).padStart(7)} ms ${e.share.toFixed(1).padStart(5)}%  ${e.name}`);
+  };
+  block("self time by module", profile.byModule);
+  block("self time by function", profile.byFunction.slice(0, 15));
+  block("inclusive time of project functions", profile.projectInclusive.slice(0, 15));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error("bench failed:", error);
+    process.exit(1);
+  },
+);

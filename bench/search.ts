@@ -1,0 +1,139 @@
+import { sql } from "drizzle-orm";
+import { rowsOf } from "../db/client";
+import { searchChunks } from "../lib/index/search";
+import { vectorLiteral } from "../lib/index/write";
+import { Random } from "./corpus/random";
+import {
+  ADJECTIVES,
+  camel,
+  identifierWords,
+  NOUNS,
+  PEOPLE,
+  pascal,
+  snake,
+  VERBS,
+} from "./corpus/vocabulary";
+import type { BenchRuntime } from "./runtime";
+
+/**
+ * Search latency: varied queries of the kinds people type (identifiers in several spellings,
+ * short keyword queries, questions, error messages), through searchChunks with k=10, each
+ * timed end to end (query embedding, the HNSW query in PGlite, snippets).
+ */
+
+export function makeQueries(seed: string, count: number): string[] {
+  const rng = new Random(`queries:${seed}`);
+  const shapes: (() => string)[] = [
+    () => `${rng.pick(VERBS)} ${rng.pick(NOUNS)} ${rng.pick(NOUNS)}`,
+    () => camel(identifierWords(rng, "function")),
+    () => pascal(identifierWords(rng, "type")),
+    () => snake(identifierWords(rng, "function")),
+    () => `how do we ${rng.pick(VERBS)} a ${rng.pick(ADJECTIVES)} ${rng.pick(NOUNS)}`,
+    () => `where do we ${rng.pick(VERBS)} the ${rng.pick(NOUNS)} ${rng.pick(NOUNS)}`,
+    () => `cannot ${rng.pick(VERBS)} ${rng.pick(NOUNS)}`,
+    () => `${rng.pick(NOUNS)} ${rng.pick(["timeout", "retry", "limit", "config", "error"])}`,
+    () =>
+      `why does ${rng.pick(PEOPLE)} ${rng.pick(VERBS)} the ${rng.pick(ADJECTIVES)} ${rng.pick(NOUNS)} twice`,
+    () => `${pascal([rng.pick(NOUNS), rng.pick(["service", "store", "client", "manager"])])}`,
+  ];
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(rng.pick(shapes)());
+  return out;
+}
+
+export interface SearchMeasurement {
+  queries: number;
+  warmup: number;
+  k: number;
+  indexChunks: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  maxMs: number;
+  /** Queries that returned fewer than k hits (should be 0). */
+  shortResults: number;
+}
+
+export async function measureSearch(
+  bench: BenchRuntime,
+  options: { queries: string[]; warmup: number; k: number; indexChunks: number },
+): Promise<SearchMeasurement> {
+  const { db, embedder } = bench.runtime;
+  const { queries, warmup, k } = options;
+  const timings: number[] = [];
+  let shortResults = 0;
+  for (let i = 0; i < queries.length; i++) {
+    const query = queries[i] as string;
+    const started = performance.now();
+    const hits = await searchChunks(db, embedder, { query, k });
+    const ms = performance.now() - started;
+    if (i < warmup) continue;
+    timings.push(ms);
+    if (hits.length < k) shortResults++;
+  }
+  const sorted = [...timings].sort((a, b) => a - b);
+  const q = (p: number) =>
+    round2(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0);
+  return {
+    queries: timings.length,
+    warmup,
+    k,
+    indexChunks: options.indexChunks,
+    p50Ms: q(0.5),
+    p95Ms: q(0.95),
+    p99Ms: q(0.99),
+    meanMs: round2(timings.reduce((a, b) => a + b, 0) / Math.max(1, timings.length)),
+    maxMs: round2(sorted[sorted.length - 1] ?? 0),
+    shortResults,
+  };
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+export interface RecallMeasurement {
+  queries: number;
+  k: number;
+  /** Mean share of the exact top k that the index search returned. */
+  recallAtK: number;
+  /** The worst single query's share. */
+  minRecall: number;
+}
+
+/**
+ * Quality of the HNSW index: for a sample of queries, the index search's top k against the
+ * exact top k (a sequential scan with the index disabled), over the same chunks.
+ */
+export async function measureRecall(
+  bench: BenchRuntime,
+  options: { queries: string[]; k: number },
+): Promise<RecallMeasurement> {
+  const { db, embedder } = bench.runtime;
+  const { k } = options;
+  const dims = sql.raw(String(embedder.dimensions));
+  const shares: number[] = [];
+  for (const query of options.queries) {
+    const approximate = new Set(
+      (await searchChunks(db, embedder, { query, k })).map((h) => h.chunkId),
+    );
+    const vector = vectorLiteral(await embedder.embedQuery(query));
+    const exact = await db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_indexscan = off`);
+      await tx.execute(sql`set local enable_bitmapscan = off`);
+      return rowsOf<{ id: string }>(
+        await tx.execute(sql`
+          select id from chunks where embedding_space = ${embedder.space}
+          order by embedding::vector(${dims}) <=> ${vector}::vector(${dims}) limit ${k}`),
+      );
+    });
+    if (exact.length === 0) continue;
+    shares.push(exact.filter((r) => approximate.has(r.id)).length / exact.length);
+  }
+  return {
+    queries: shares.length,
+    k,
+    recallAtK:
+      Math.round((shares.reduce((a, b) => a + b, 0) / Math.max(1, shares.length)) * 1000) / 1000,
+    minRecall: Math.round(Math.min(...shares, 1) * 1000) / 1000,
+  };
+}
