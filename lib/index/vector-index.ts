@@ -30,17 +30,44 @@ export async function vectorIndexExists(db: Database, target: EmbeddingSpace): P
   return rows[0]?.exists === true;
 }
 
+/**
+ * HNSW build parameters. m = 16 is pgvector's default; ef_construction = 40 (default 64)
+ * builds and inserts about 30% faster, and the bench's recall@10 against exact search stays
+ * ≥ 0.99 (npm run bench reports it).
+ */
+export const HNSW_M = 16;
+export const HNSW_EF_CONSTRUCTION = 40;
+
+export interface IndexBuildOptions {
+  /**
+   * maintenance_work_mem for the build. pgvector builds far faster while the graph fits in
+   * it (PGlite's default of 64 MB holds about 40,000 chunks of 256 dimensions). Set for the
+   * embedded database, whose memory is this process's; a server keeps its own setting.
+   */
+  maintenanceWorkMem?: string;
+}
+
 /** Creates the space's index if it is missing. Idempotent; safe to call at every sync. */
-export async function ensureVectorIndex(db: Database, target: EmbeddingSpace): Promise<boolean> {
+export async function ensureVectorIndex(
+  db: Database,
+  target: EmbeddingSpace,
+  options: IndexBuildOptions = {},
+): Promise<boolean> {
   assertDimensions(target.dimensions);
   if (await vectorIndexExists(db, target)) return false;
   const name = vectorIndexName(target.space);
   const spaceLiteral = target.space.replace(/'/g, "''");
-  await db.execute(
-    sql.raw(
-      `create index if not exists "${name}" on chunks using hnsw ((embedding::vector(${target.dimensions})) vector_cosine_ops) where embedding_space = '${spaceLiteral}'`,
-    ),
-  );
+  const memory = options.maintenanceWorkMem;
+  if (memory !== undefined && !/^\d+(kB|MB|GB)$/.test(memory))
+    throw new Error(`maintenance_work_mem must look like 256MB, got ${memory}`);
+  await db.transaction(async (tx) => {
+    if (memory) await tx.execute(sql.raw(`set local maintenance_work_mem = '${memory}'`));
+    await tx.execute(
+      sql.raw(
+        `create index if not exists "${name}" on chunks using hnsw ((embedding::vector(${target.dimensions})) vector_cosine_ops) with (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION}) where embedding_space = '${spaceLiteral}'`,
+      ),
+    );
+  });
   return true;
 }
 

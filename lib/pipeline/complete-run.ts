@@ -1,6 +1,13 @@
 import { ensureVectorIndex } from "../index/vector-index";
 import type { PipelineDeps } from "./deps";
-import { type FinalizeOptions, finalizeRun, getRun, isFinished, type RunRecord } from "./runs";
+import {
+  type FinalizeOptions,
+  finalizeRun,
+  getRun,
+  heartbeat,
+  isFinished,
+  type RunRecord,
+} from "./runs";
 
 /**
  * Step 3 of a sync: make sure the space's vector index exists (a bulk load dropped it;
@@ -13,11 +20,14 @@ export async function completeRun(
 ): Promise<RunRecord> {
   const run = await getRun(deps.db, runId);
   if (isFinished(run.status)) return run;
+  // A long index build sends no heartbeat: give the run a fresh one first.
+  await heartbeat(deps.db, runId);
   const started = performance.now();
-  const built = await ensureVectorIndex(deps.db, {
-    space: deps.embedder.space,
-    dimensions: deps.embedder.dimensions,
-  });
+  const built = await ensureVectorIndex(
+    deps.db,
+    { space: deps.embedder.space, dimensions: deps.embedder.dimensions },
+    { maintenanceWorkMem: deps.indexBuildMemory },
+  );
   if (built)
     deps.log.info({ runId, ms: Math.round(performance.now() - started) }, "vector index built");
   return finalizeRun(deps.db, runId, options);

@@ -18,6 +18,8 @@ export interface PipelineDeps {
   maxFileBytes: number;
   workDir: string;
   github: { apiUrl: string; token?: string; appId?: string; privateKey?: string };
+  /** maintenance_work_mem for vector index builds (the embedded database only). */
+  indexBuildMemory?: string;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -30,6 +32,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     batchSize: config.sync.batchSize,
     maxFileBytes: config.sync.maxFileBytes,
     workDir: config.sync.workDir,
+    indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,

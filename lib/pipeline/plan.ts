@@ -203,7 +203,7 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
     await dropVectorIndex(db, space);
     notes.push(`bulk load of ${upserts} documents: vector index rebuilt at the end`);
   } else {
-    await ensureVectorIndex(db, space);
+    await ensureVectorIndex(db, space, { maintenanceWorkMem: deps.indexBuildMemory });
   }
 
   const now = new Date();
