@@ -21,8 +21,8 @@ import {
 } from "../index/write";
 import { inspectContent } from "../sources/filter";
 import { chunkId, indexConfigHash, type PipelineDeps, readerFor } from "./deps";
-import { getRun, heartbeat, isFinished, pendingItemCount } from "./runs";
-import { getSource } from "./source-records";
+import { getRun, heartbeat, isFinished, pendingItemCount, type RunRecord } from "./runs";
+import { getSource, type SourceRecord } from "./source-records";
 
 export interface BatchOutcome {
   runId: string;
@@ -53,12 +53,6 @@ interface ItemResult {
   costUsd: number;
 }
 
-interface PreparedDocument {
-  item: ItemRow;
-  row: Omit<DocumentRow, "chunkCount">;
-  chunks: (Chunk & { id: string })[];
-}
-
 const result = (
   path: string,
   fields: Partial<ItemResult> & Pick<ItemResult, "status">,
@@ -73,6 +67,46 @@ const result = (
   ...fields,
 });
 
+type KnownDocument =
+  Awaited<ReturnType<typeof documentsByPath>> extends Map<string, infer D> ? D : never;
+type IdentifiedChunk = Chunk & { id: string };
+
+interface PreparedDocument {
+  item: ItemRow;
+  row: Omit<DocumentRow, "chunkCount">;
+  chunks: IdentifiedChunk[];
+}
+
+/** What reading and chunking the batch decided, before any vector is looked at. */
+interface Prepared {
+  documents: PreparedDocument[];
+  /** Items already settled: skipped (with a reason) or failed. */
+  settled: ItemResult[];
+  /** Paths whose indexed document goes away (deleted, now binary, vanished). */
+  toDelete: Set<string>;
+  /** Unchanged documents whose blob id moved (same bytes under another id). */
+  blobShaUpdates: { path: string; blobSha: string }[];
+}
+
+/** Vectors for every new chunk, by content hash, and what producing them cost. */
+interface Vectors {
+  byHash: Map<string, string>;
+  embeddedHashes: Set<string>;
+  tokensByHash: Map<string, number>;
+  /** Provider-reported tokens ÷ our count, to bill documents what the provider billed. */
+  tokenScale: number;
+  /** Documents whose vectors could not be made (a non-retryable provider error). */
+  failed: Map<string, string>;
+}
+
+interface Writes {
+  documents: DocumentRow[];
+  chunks: Omit<ChunkRow, "documentId">[];
+  moved: ExistingChunk[];
+  staleChunkIds: string[];
+  results: ItemResult[];
+}
+
 /**
  * Step 2 of a sync, once per batch: fetch, filter, chunk, hash, skip what is unchanged,
  * embed only chunks with no vector yet, then write documents, chunks and deletions in one
@@ -85,7 +119,7 @@ export async function processBatch(
   runId: string,
   batch: number,
 ): Promise<BatchOutcome> {
-  const { db, embedder, log } = deps;
+  const { db } = deps;
   const outcome: BatchOutcome = {
     runId,
     batch,
@@ -116,54 +150,104 @@ export async function processBatch(
   );
 
   const source = await getSource(db, run.sourceId);
-  const configHash = run.configHash ?? indexConfigHash(deps);
-  const results: ItemResult[] = [];
-  const toDelete = new Set<string>();
-  const blobShaUpdates: { path: string; blobSha: string }[] = [];
-
-  const upserts = items.filter((i) => i.action === "upsert" && i.blobSha);
-  for (const item of items) {
-    if (item.action === "delete") toDelete.add(item.path);
-    else if (!item.blobSha)
-      results.push(
-        result(item.path, { status: "failed", error: "the plan has no blob id for this file" }),
-      );
-  }
-  const existing = await documentsByPath(
+  const upserts = items.filter((i) => i.action === "upsert");
+  const known = await documentsByPath(
     db,
     source.id,
     upserts.map((i) => i.path),
   );
+  const prepared = await readAndChunk(deps, run, source, items, known);
+  const stored = await chunksOfDocuments(
+    db,
+    prepared.documents.map((d) => known.get(d.item.path)?.id).filter((id): id is string => !!id),
+  );
+  const storedById = new Map(stored.map((c) => [c.id, c]));
+  const vectors = await vectorsForNewChunks(deps, prepared.documents, storedById, { runId, batch });
+  const writes = assembleWrites(
+    deps,
+    source,
+    prepared.documents,
+    known,
+    stored,
+    storedById,
+    vectors,
+  );
+  const results = await writeBatch(db, runId, source.id, items, prepared, writes);
+
+  const actions = new Map(items.map((i) => [i.path, i.action]));
+  for (const r of results) {
+    if (r.status === "failed") outcome.failed++;
+    else if (r.status === "skipped") outcome.skipped++;
+    else if (actions.get(r.path) === "delete") outcome.deleted++;
+    else outcome.processed++;
+    outcome.chunksEmbedded += r.chunksEmbedded;
+  }
+  outcome.pendingInRun = await pendingItemCount(db, runId);
+  return outcome;
+}
+
+/** Reads the batch's blobs, drops what cannot or need not be indexed, and chunks the rest. */
+async function readAndChunk(
+  deps: PipelineDeps,
+  run: RunRecord,
+  source: SourceRecord,
+  items: ItemRow[],
+  known: Map<string, KnownDocument>,
+): Promise<Prepared> {
+  const configHash = run.configHash ?? indexConfigHash(deps);
+  const prepared: Prepared = {
+    documents: [],
+    settled: [],
+    toDelete: new Set(),
+    blobShaUpdates: [],
+  };
+  const upserts: (ItemRow & { blobSha: string })[] = [];
+  for (const item of items) {
+    if (item.action === "delete") prepared.toDelete.add(item.path);
+    else if (item.blobSha) upserts.push({ ...item, blobSha: item.blobSha });
+    else
+      prepared.settled.push(
+        result(item.path, { status: "failed", error: "the plan has no blob id for this file" }),
+      );
+  }
   const blobs = await readerFor(deps, source).readBlobs(
-    upserts.map((i) => ({ path: i.path, blobSha: i.blobSha ?? "" })),
+    upserts.map((i) => ({ path: i.path, blobSha: i.blobSha })),
   );
 
-  const prepared: PreparedDocument[] = [];
   for (const item of upserts) {
-    const known = existing.get(item.path);
+    const indexed = known.get(item.path);
+    const skip = (reason: string) => {
+      if (indexed) prepared.toDelete.add(item.path);
+      prepared.settled.push(result(item.path, { status: "skipped", reason }));
+    };
     const bytes = blobs.get(item.path) ?? null;
     if (bytes === null) {
-      if (known) toDelete.add(item.path);
-      results.push(result(item.path, { status: "skipped", reason: "vanished" }));
+      skip("vanished");
       continue;
     }
     const content = inspectContent(bytes);
     if (!content.ok) {
-      if (known) toDelete.add(item.path);
-      results.push(result(item.path, { status: "skipped", reason: content.reason }));
+      skip(content.reason);
       continue;
     }
     const contentHash = createHash("sha256").update(bytes).digest("hex");
-    if (known && known.contentHash === contentHash && known.configHash === configHash) {
-      if (item.blobSha && known.blobSha !== item.blobSha)
-        blobShaUpdates.push({ path: item.path, blobSha: item.blobSha });
-      results.push(result(item.path, { status: "skipped", reason: "unchanged" }));
+    if (indexed && indexed.contentHash === contentHash && indexed.configHash === configHash) {
+      if (indexed.blobSha !== item.blobSha)
+        prepared.blobShaUpdates.push({ path: item.path, blobSha: item.blobSha });
+      prepared.settled.push(result(item.path, { status: "skipped", reason: "unchanged" }));
       continue;
     }
     try {
-      const chunks = chunkDocument(item.path, content.text, deps.chunking);
       const seen = new Map<string, number>();
-      prepared.push({
+      const chunks = chunkDocument(item.path, content.text, deps.chunking).map((chunk) => {
+        const occurrence = seen.get(chunk.contentHash) ?? 0;
+        seen.set(chunk.contentHash, occurrence + 1);
+        return {
+          ...chunk,
+          id: chunkId(source.id, item.path, configHash, chunk.contentHash, occurrence),
+        };
+      });
+      prepared.documents.push({
         item,
         row: {
           sourceId: source.id,
@@ -177,104 +261,130 @@ export async function processBatch(
           lineCount: content.text.length === 0 ? 0 : content.text.split("\n").length,
           lossy: content.lossy,
         },
-        chunks: chunks.map((chunk) => {
-          const occurrence = seen.get(chunk.contentHash) ?? 0;
-          seen.set(chunk.contentHash, occurrence + 1);
-          return {
-            ...chunk,
-            id: chunkId(source.id, item.path, configHash, chunk.contentHash, occurrence),
-          };
-        }),
+        chunks,
       });
     } catch (error) {
-      results.push(
+      prepared.settled.push(
         result(item.path, { status: "failed", error: `chunking failed: ${errorMessage(error)}` }),
       );
     }
   }
+  return prepared;
+}
 
-  // Which chunks need a vector: not already stored under the same id, not reusable by content.
-  const existingChunks = await chunksOfDocuments(
-    db,
-    prepared.map((d) => existing.get(d.item.path)?.id).filter((id): id is string => !!id),
-  );
-  const storedById = new Map(existingChunks.map((c) => [c.id, c]));
-  const newChunks = prepared.flatMap((d) => d.chunks.filter((c) => !storedById.has(c.id)));
-  const reusable = await reusableVectors(db, embedder.space, [
-    ...new Set(newChunks.map((c) => c.contentHash)),
-  ]);
+/**
+ * Vectors for the chunks not already stored under their id: reused from any chunk of the
+ * same content in this space (renames, moves, copies), else embedded once per distinct text.
+ */
+async function vectorsForNewChunks(
+  deps: PipelineDeps,
+  documents: PreparedDocument[],
+  storedById: Map<string, ExistingChunk>,
+  context: { runId: string; batch: number },
+): Promise<Vectors> {
+  const { db, embedder, log } = deps;
+  const newChunks = documents.flatMap((d) => d.chunks.filter((c) => !storedById.has(c.id)));
+  const tokensByHash = new Map<string, number>();
+  for (const chunk of newChunks)
+    if (!tokensByHash.has(chunk.contentHash))
+      tokensByHash.set(chunk.contentHash, embedder.countTokens(chunk.content));
+  const reusable = await reusableVectors(db, embedder.space, [...tokensByHash.keys()]);
   const toEmbed = [
     ...new Map(
       newChunks.filter((c) => !reusable.has(c.contentHash)).map((c) => [c.contentHash, c]),
     ).values(),
   ];
-
-  const vectors = new Map<string, string>(reusable);
-  const embeddedHashes = new Set<string>();
-  let tokenScale = 1;
-  const failedPaths = new Map<string, string>();
-  if (toEmbed.length > 0) {
-    try {
-      const embedded = await embedder.embedDocuments(toEmbed.map((c) => c.content));
-      toEmbed.forEach((chunk, i) => {
-        const vector = embedded.vectors[i];
-        if (!vector) throw new Error(`embedder returned no vector for chunk ${i}`);
-        vectors.set(chunk.contentHash, vectorLiteral(vector));
-        embeddedHashes.add(chunk.contentHash);
-      });
-      const estimated = toEmbed.reduce((sum, c) => sum + embedder.countTokens(c.content), 0);
-      tokenScale =
-        estimated > 0 && embedded.usage.tokens > 0 ? embedded.usage.tokens / estimated : 1;
-    } catch (error) {
-      if (isRetryable(error)) throw error; // nothing written yet: the whole batch is retried
-      for (const doc of prepared) {
-        if (doc.chunks.some((c) => !storedById.has(c.id) && !reusable.has(c.contentHash)))
-          failedPaths.set(doc.item.path, `embedding failed: ${errorMessage(error)}`);
-      }
-      log.warn({ runId, batch, err: error }, "embedding failed with a non-retryable error");
-    }
+  const vectors: Vectors = {
+    byHash: new Map(reusable),
+    embeddedHashes: new Set(),
+    tokensByHash,
+    tokenScale: 1,
+    failed: new Map(),
+  };
+  if (toEmbed.length === 0) return vectors;
+  try {
+    const embedded = await embedder.embedDocuments(toEmbed.map((c) => c.content));
+    toEmbed.forEach((chunk, i) => {
+      const vector = embedded.vectors[i];
+      if (!vector)
+        throw new BallastError(
+          "embedding_incomplete",
+          `the embedder returned no vector for chunk ${i}`,
+          502,
+          true,
+        );
+      vectors.byHash.set(chunk.contentHash, vectorLiteral(vector));
+      vectors.embeddedHashes.add(chunk.contentHash);
+    });
+    const counted = toEmbed.reduce((sum, c) => sum + (tokensByHash.get(c.contentHash) ?? 0), 0);
+    if (counted > 0 && embedded.usage.tokens > 0)
+      vectors.tokenScale = embedded.usage.tokens / counted;
+  } catch (error) {
+    if (isRetryable(error)) throw error; // nothing written yet: the whole batch is retried
+    const missing = new Set(toEmbed.map((c) => c.contentHash));
+    for (const doc of documents)
+      if (doc.chunks.some((c) => !storedById.has(c.id) && missing.has(c.contentHash)))
+        vectors.failed.set(doc.item.path, `embedding failed: ${errorMessage(error)}`);
+    log.warn({ ...context, err: error }, "embedding failed with a non-retryable error");
   }
+  return vectors;
+}
 
-  const documentRows: DocumentRow[] = [];
-  const chunkRows: Omit<ChunkRow, "documentId">[] = [];
-  const moved: ExistingChunk[] = [];
-  const staleChunkIds: string[] = [];
-  const perDocument: ItemResult[] = [];
-  const claimed = new Set<string>();
-  for (const doc of prepared) {
+/** Rows to write per document: new chunks, moved chunks, stale chunks, and its item result. */
+function assembleWrites(
+  deps: PipelineDeps,
+  source: SourceRecord,
+  documents: PreparedDocument[],
+  known: Map<string, KnownDocument>,
+  stored: ExistingChunk[],
+  storedById: Map<string, ExistingChunk>,
+  vectors: Vectors,
+): Writes {
+  const { embedder } = deps;
+  const writes: Writes = { documents: [], chunks: [], moved: [], staleChunkIds: [], results: [] };
+  const storedByDocument = new Map<string, ExistingChunk[]>();
+  for (const chunk of stored) {
+    const list = storedByDocument.get(chunk.documentId);
+    if (list) list.push(chunk);
+    else storedByDocument.set(chunk.documentId, [chunk]);
+  }
+  const billed = new Set<string>();
+  for (const doc of documents) {
     const path = doc.item.path;
-    const failure = failedPaths.get(path);
+    const failure = vectors.failed.get(path);
     if (failure) {
-      results.push(result(path, { status: "failed", error: failure }));
+      writes.results.push(result(path, { status: "failed", error: failure }));
       continue;
     }
     const keep = new Set(doc.chunks.map((c) => c.id));
-    const previous = existingChunks.filter((c) => c.documentId === existing.get(path)?.id);
-    const stale = previous.filter((c) => !keep.has(c.id)).map((c) => c.id);
-    staleChunkIds.push(...stale);
-    let embeddedHere = 0;
-    let reusedHere = 0;
+    const documentId = known.get(path)?.id;
+    const stale = (documentId ? (storedByDocument.get(documentId) ?? []) : [])
+      .filter((c) => !keep.has(c.id))
+      .map((c) => c.id);
+    writes.staleChunkIds.push(...stale);
+    let embedded = 0;
+    let reused = 0;
     let tokens = 0;
     for (const chunk of doc.chunks) {
-      const stored = storedById.get(chunk.id);
-      if (stored) {
-        if (
-          stored.ordinal !== chunk.ordinal ||
-          stored.startLine !== chunk.startLine ||
-          stored.endLine !== chunk.endLine ||
-          stored.heading !== (chunk.heading ?? null)
-        )
-          moved.push({
-            id: chunk.id,
-            documentId: stored.documentId,
+      const heading = chunk.heading ?? null;
+      const previous = storedById.get(chunk.id);
+      if (previous) {
+        const moved =
+          previous.ordinal !== chunk.ordinal ||
+          previous.startLine !== chunk.startLine ||
+          previous.endLine !== chunk.endLine ||
+          previous.heading !== heading;
+        if (moved)
+          writes.moved.push({
+            ...previous,
             ordinal: chunk.ordinal,
             startLine: chunk.startLine,
             endLine: chunk.endLine,
-            heading: chunk.heading ?? null,
+            heading,
           });
         continue;
       }
-      const embedding = vectors.get(chunk.contentHash);
+      const embedding = vectors.byHash.get(chunk.contentHash);
       if (!embedding)
         throw new BallastError(
           "vector_missing",
@@ -282,14 +392,14 @@ export async function processBatch(
           500,
           true,
         );
-      const chunkTokens = embedder.countTokens(chunk.content);
+      const chunkTokens = vectors.tokensByHash.get(chunk.contentHash) ?? 0;
       // The first chunk with this content in the batch paid for it; later copies reuse it.
-      if (embeddedHashes.has(chunk.contentHash) && !claimed.has(chunk.contentHash)) {
-        claimed.add(chunk.contentHash);
-        embeddedHere++;
+      if (vectors.embeddedHashes.has(chunk.contentHash) && !billed.has(chunk.contentHash)) {
+        billed.add(chunk.contentHash);
+        embedded++;
         tokens += chunkTokens;
-      } else reusedHere++;
-      chunkRows.push({
+      } else reused++;
+      writes.chunks.push({
         id: chunk.id,
         sourceId: source.id,
         path,
@@ -297,7 +407,7 @@ export async function processBatch(
         startLine: chunk.startLine,
         endLine: chunk.endLine,
         kind: chunk.kind,
-        heading: chunk.heading ?? null,
+        heading,
         content: chunk.content,
         contentHash: chunk.contentHash,
         tokenCount: chunkTokens,
@@ -306,60 +416,59 @@ export async function processBatch(
         embedding,
       });
     }
-    const scaledTokens = Math.round(tokens * tokenScale);
-    documentRows.push({ ...doc.row, chunkCount: doc.chunks.length });
-    perDocument.push(
+    const billedTokens = Math.round(tokens * vectors.tokenScale);
+    writes.documents.push({ ...doc.row, chunkCount: doc.chunks.length });
+    writes.results.push(
       result(path, {
         status: "done",
-        chunksWritten: embeddedHere + reusedHere,
-        chunksEmbedded: embeddedHere,
-        chunksReused: reusedHere,
+        chunksWritten: embedded + reused,
+        chunksEmbedded: embedded,
+        chunksReused: reused,
         chunksDeleted: stale.length,
-        tokens: scaledTokens,
-        costUsd: embedder.costUsd(scaledTokens),
+        tokens: billedTokens,
+        costUsd: embedder.costUsd(billedTokens),
       }),
     );
   }
+  return writes;
+}
 
+/** One transaction: documents, chunks, moves, deletions and the items' results. */
+async function writeBatch(
+  db: Database,
+  runId: string,
+  sourceId: string,
+  items: ItemRow[],
+  prepared: Prepared,
+  writes: Writes,
+): Promise<ItemResult[]> {
+  const results = [...prepared.settled, ...writes.results];
   await db.transaction(async (tx) => {
     const t = tx as unknown as Database;
-    const ids = await upsertDocuments(t, documentRows);
-    await deleteChunks(t, staleChunkIds);
+    const ids = await upsertDocuments(t, writes.documents);
+    await deleteChunks(t, writes.staleChunkIds);
     await insertChunks(
       t,
-      chunkRows.map((row) => {
+      writes.chunks.map((row) => {
         const documentId = ids.get(row.path);
         if (!documentId) throw new Error(`document id missing for ${row.path}`);
         return { ...row, documentId };
       }),
     );
-    await updateChunkPositions(t, moved);
-    await updateBlobShas(t, source.id, blobShaUpdates);
-    const deletedCounts = await deleteDocuments(t, source.id, [...toDelete]);
-    for (const item of items) {
-      if (item.action !== "delete") continue;
-      results.push(
-        result(item.path, { status: "done", chunksDeleted: deletedCounts.get(item.path) ?? 0 }),
-      );
-    }
-    for (const r of results) {
-      if (r.status === "skipped" && toDelete.has(r.path))
-        r.chunksDeleted = deletedCounts.get(r.path) ?? 0;
-    }
-    results.push(...perDocument);
+    await updateChunkPositions(t, writes.moved);
+    await updateBlobShas(t, sourceId, prepared.blobShaUpdates);
+    const deleted = await deleteDocuments(t, sourceId, [...prepared.toDelete]);
+    for (const r of results)
+      if (r.status === "skipped" && prepared.toDelete.has(r.path))
+        r.chunksDeleted = deleted.get(r.path) ?? 0;
+    for (const item of items)
+      if (item.action === "delete")
+        results.push(
+          result(item.path, { status: "done", chunksDeleted: deleted.get(item.path) ?? 0 }),
+        );
     await recordItemResults(t, runId, results);
   });
-
-  const actions = new Map(items.map((i) => [i.path, i.action]));
-  for (const r of results) {
-    if (r.status === "failed") outcome.failed++;
-    else if (r.status === "skipped") outcome.skipped++;
-    else if (actions.get(r.path) === "delete") outcome.deleted++;
-    else outcome.processed++;
-    outcome.chunksEmbedded += r.chunksEmbedded;
-  }
-  outcome.pendingInRun = await pendingItemCount(db, runId);
-  return outcome;
+  return results;
 }
 
 async function recordItemResults(
