@@ -371,9 +371,15 @@ async function main(): Promise<void> {
       });
       report.info(
         "search",
-        `recall@10 vs exact search (${recall.queries} queries; worst)`,
+        `recall@10 vs exact search, ef_search ${recall.efSearch} (${recall.queries} queries; worst)`,
         `${recall.recallAtK} (${recall.minRecall})`,
         recall.recallAtK,
+      );
+      report.info(
+        "search",
+        "similarity of results ÷ exact top 10",
+        String(recall.scoreRatio),
+        recall.scoreRatio,
       );
     }
 

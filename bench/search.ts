@@ -66,7 +66,11 @@ export async function measureSearch(
   for (let i = 0; i < queries.length; i++) {
     const query = queries[i] as string;
     const started = performance.now();
-    const hits = await searchChunks(db, embedder, { query, k });
+    const hits = await searchChunks(db, embedder, {
+      query,
+      k,
+      efSearch: bench.runtime.config.search.efSearch,
+    });
     const ms = performance.now() - started;
     if (i < warmup) continue;
     timings.push(ms);
@@ -94,10 +98,16 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 export interface RecallMeasurement {
   queries: number;
   k: number;
+  efSearch: number;
   /** Mean share of the exact top k that the index search returned. */
   recallAtK: number;
   /** The worst single query's share. */
   minRecall: number;
+  /**
+   * Mean cosine similarity of what the index returned ÷ that of the exact top k: how much
+   * worse the missed-for results are (1 = as good as exact).
+   */
+  scoreRatio: number;
 }
 
 /**
@@ -108,32 +118,39 @@ export async function measureRecall(
   bench: BenchRuntime,
   options: { queries: string[]; k: number },
 ): Promise<RecallMeasurement> {
-  const { db, embedder } = bench.runtime;
+  const { db, embedder, config } = bench.runtime;
   const { k } = options;
   const dims = sql.raw(String(embedder.dimensions));
   const shares: number[] = [];
+  const ratios: number[] = [];
   for (const query of options.queries) {
-    const approximate = new Set(
-      (await searchChunks(db, embedder, { query, k })).map((h) => h.chunkId),
-    );
+    const hits = await searchChunks(db, embedder, { query, k, efSearch: config.search.efSearch });
+    const approximate = new Set(hits.map((h) => h.chunkId));
     const vector = vectorLiteral(await embedder.embedQuery(query));
     const exact = await db.transaction(async (tx) => {
       await tx.execute(sql`set local enable_indexscan = off`);
       await tx.execute(sql`set local enable_bitmapscan = off`);
-      return rowsOf<{ id: string }>(
+      return rowsOf<{ id: string; similarity: number }>(
         await tx.execute(sql`
-          select id from chunks where embedding_space = ${embedder.space}
+          select id, 1 - (embedding::vector(${dims}) <=> ${vector}::vector(${dims})) as similarity
+          from chunks where embedding_space = ${embedder.space}
           order by embedding::vector(${dims}) <=> ${vector}::vector(${dims}) limit ${k}`),
       );
     });
     if (exact.length === 0) continue;
     shares.push(exact.filter((r) => approximate.has(r.id)).length / exact.length);
+    const mean = (values: number[]) =>
+      values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+    const exactMean = mean(exact.map((r) => Number(r.similarity)));
+    if (exactMean > 0) ratios.push(mean(hits.map((h) => h.score)) / exactMean);
   }
+  const round3 = (n: number) => Math.round(n * 1000) / 1000;
   return {
     queries: shares.length,
     k,
-    recallAtK:
-      Math.round((shares.reduce((a, b) => a + b, 0) / Math.max(1, shares.length)) * 1000) / 1000,
-    minRecall: Math.round(Math.min(...shares, 1) * 1000) / 1000,
+    efSearch: config.search.efSearch,
+    recallAtK: round3(shares.reduce((a, b) => a + b, 0) / Math.max(1, shares.length)),
+    minRecall: round3(Math.min(...shares, 1)),
+    scoreRatio: round3(ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length)),
   };
 }

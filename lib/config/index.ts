@@ -132,6 +132,7 @@ export function redactedConfig(config: Config): unknown {
     chunking: config.chunking,
     sync: config.sync,
     webhooks: config.webhooks,
+    search: config.search,
   };
 }
 

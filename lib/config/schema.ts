@@ -84,6 +84,7 @@ export interface Config {
   chunking: { size: number; overlap: number };
   sync: { batchSize: number; maxFileBytes: number; workDir: string };
   webhooks: { maxBodyBytes: number };
+  search: { efSearch: number };
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
 }
@@ -165,6 +166,8 @@ export const VARIABLES = {
   SYNC_BATCH_SIZE: "Documents per batch. Default 100.",
   MAX_FILE_BYTES: "Files larger than this are skipped. Default 1048576.",
   WEBHOOK_MAX_BODY_BYTES: "Largest accepted webhook body. Default 10485760.",
+  SEARCH_EF_SEARCH:
+    "HNSW candidates examined per search (pgvector hnsw.ef_search), 10-1000. Higher finds more of the exact nearest chunks, slower. Default 100.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -283,6 +286,7 @@ const rawSchema = z.object({
   SYNC_BATCH_SIZE: int(1, 1000),
   MAX_FILE_BYTES: int(1, 1024 * 1024 * 1024),
   WEBHOOK_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024),
+  SEARCH_EF_SEARCH: int(10, 1000),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -525,6 +529,7 @@ function buildConfig(
       workDir: path.join(dataDir, "work"),
     },
     webhooks: { maxBodyBytes: raw.WEBHOOK_MAX_BODY_BYTES ?? 10 * 1024 * 1024 },
+    search: { efSearch: raw.SEARCH_EF_SEARCH ?? 100 },
     secrets,
   };
 }

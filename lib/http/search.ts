@@ -32,6 +32,7 @@ export async function searchResponse(request: Request): Promise<Response> {
       query: valid.query,
       k: valid.k,
       sourceId: source?.id,
+      efSearch: runtime.config.search.efSearch,
     });
     return json({
       query: valid.query,

@@ -12,6 +12,8 @@ export interface SearchRequest {
   k: number;
   /** Restrict to one source (its id). */
   sourceId?: string;
+  /** HNSW candidates examined (pgvector hnsw.ef_search); raised to k when smaller. Default 100. */
+  efSearch?: number;
 }
 
 export interface SearchHit {
@@ -62,7 +64,8 @@ export async function searchChunks(
   const dims = sql.raw(String(Math.trunc(embedder.dimensions)));
   const sourceFilter = request.sourceId ? sql`and c.source_id = ${request.sourceId}` : sql``;
   const rows = await db.transaction(async (tx) => {
-    await tx.execute(sql`set local hnsw.ef_search = ${sql.raw(String(Math.max(40, k * 2)))}`);
+    const efSearch = Math.max(k, Math.min(1000, Math.trunc(request.efSearch ?? 100)));
+    await tx.execute(sql.raw(`set local hnsw.ef_search = ${efSearch}`));
     if (request.sourceId) await tx.execute(sql`set local hnsw.iterative_scan = relaxed_order`);
     return rowsOf<{
       id: string;

@@ -18,6 +18,7 @@ export function registerSearchCommand(program: Command, ctx: CliContext): void {
         query,
         k: parsePositiveInt("--k", opts.k) ?? 5,
         sourceId: source?.id,
+        efSearch: runtime.config.search.efSearch,
       });
       if (opts.json) {
         ctx.io.out(JSON.stringify({ query, results: hits }, null, 2));
