@@ -2,7 +2,6 @@ import { sql } from "drizzle-orm";
 import {
   boolean,
   check,
-  doublePrecision,
   index,
   integer,
   jsonb,
@@ -13,7 +12,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { timestamps } from "./columns";
+import { indexingWork, timestamps } from "./columns";
 import { sources } from "./sources";
 
 export const RUN_STATUSES = [
@@ -63,12 +62,7 @@ export const syncRuns = pgTable(
       .default({}),
     failed: integer("failed").notNull().default(0),
     deleted: integer("deleted").notNull().default(0),
-    chunksWritten: integer("chunks_written").notNull().default(0),
-    chunksEmbedded: integer("chunks_embedded").notNull().default(0),
-    chunksReused: integer("chunks_reused").notNull().default(0),
-    chunksDeleted: integer("chunks_deleted").notNull().default(0),
-    tokens: integer("tokens").notNull().default(0),
-    costUsd: doublePrecision("cost_usd").notNull().default(0),
+    ...indexingWork(),
     queuedAt: timestamp("queued_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     plannedAt: timestamp("planned_at", { withTimezone: true }),
@@ -109,12 +103,7 @@ export const syncRunItems = pgTable(
     reason: text("reason"),
     error: text("error"),
     attempts: integer("attempts").notNull().default(0),
-    chunksWritten: integer("chunks_written").notNull().default(0),
-    chunksEmbedded: integer("chunks_embedded").notNull().default(0),
-    chunksReused: integer("chunks_reused").notNull().default(0),
-    chunksDeleted: integer("chunks_deleted").notNull().default(0),
-    tokens: integer("tokens").notNull().default(0),
-    costUsd: doublePrecision("cost_usd").notNull().default(0),
+    ...indexingWork(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
   (t) => [
