@@ -1,3 +1,4 @@
+import type { RunMode, RunTrigger } from "../../db/schema";
 import { completeRun } from "../../lib/pipeline/complete-run";
 import { planRun } from "../../lib/pipeline/plan";
 import {
@@ -33,17 +34,26 @@ export const syncSource = inngest.createFunction(
     triggers: [syncRequested],
     concurrency: [{ key: "event.data.sourceId", limit: 1 }],
     retries: 4,
-    onFailure: async ({ event, error }) => {
-      const original = event.data.event.data as { dedupeKey?: string; sourceId?: string };
-      if (!original.dedupeKey || !original.sourceId) return;
-      const d = await deps();
-      const run = await createRun(d.db, {
-        sourceId: original.sourceId,
-        trigger: "retry",
-        mode: "incremental",
-        dedupeKey: original.dedupeKey,
+    onFailure: async ({ event, error, step }) => {
+      // After the last retry: the run ends as failed (created if the failure came before it was).
+      const original = event.data.event.data as Partial<{
+        dedupeKey: string;
+        sourceId: string;
+        trigger: RunTrigger;
+        mode: RunMode;
+      }>;
+      const { dedupeKey, sourceId } = original;
+      if (!dedupeKey || !sourceId) return;
+      await step.run("fail-run", async () => {
+        const { db } = await deps();
+        const run = await createRun(db, {
+          sourceId,
+          dedupeKey,
+          trigger: original.trigger ?? "admin",
+          mode: original.mode ?? "incremental",
+        });
+        await finishRun(db, run.id, "failed", { error: `sync function failed: ${error.message}` });
       });
-      await finishRun(d.db, run.id, "failed", { error: `sync function failed: ${error.message}` });
     },
   },
   async ({ event, step }) => {

@@ -42,6 +42,7 @@ export async function dispatchOutbox(
   send: EventSender,
   options: { ids?: string[]; limit?: number; now?: Date } = {},
 ): Promise<DispatchResult> {
+  if (options.ids?.length === 0) return { sent: 0, failed: 0 };
   const now = options.now ?? new Date();
   const rows = await db
     .select()
@@ -49,9 +50,7 @@ export async function dispatchOutbox(
     .where(
       and(
         eq(outboxEvents.status, "pending"),
-        options.ids
-          ? inArray(outboxEvents.id, options.ids.length > 0 ? options.ids : ["-"])
-          : lte(outboxEvents.nextAttemptAt, now),
+        options.ids ? inArray(outboxEvents.id, options.ids) : lte(outboxEvents.nextAttemptAt, now),
       ),
     )
     .orderBy(asc(outboxEvents.createdAt))
