@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { rowsOf } from "../../db/client";
 import { searchChunks } from "../../lib/index/search";
+import { completeRun } from "../../lib/pipeline/complete-run";
 import { planRun } from "../../lib/pipeline/plan";
 import { processBatch } from "../../lib/pipeline/process-batch";
 import { createRun, describeRun, getRun } from "../../lib/pipeline/runs";
@@ -246,6 +247,40 @@ describe("sync pipeline on a real git repository", () => {
     const killed = await getRun(rt.db, run.id);
     expect(killed.status).toBe("failed");
     expect(killed.error).toContain("abandoned");
+    expect(await snapshotIndex(rt.db, source.id)).toEqual(
+      await freshFullSyncSnapshot(rt, repo.dir),
+    );
+  });
+
+  it("records files that vanished between plan and fetch, and the next sync makes the index exact", async () => {
+    const source = await addSource(rt.db, { kind: "git", location: repo.dir, name: "demo" });
+    const base = await repo.head();
+    await repo.write("src/doomed.ts", tsModule("doomed", 3));
+    await repo.commit("doomed");
+    const run = await createRun(rt.db, {
+      sourceId: source.id,
+      trigger: "cli",
+      mode: "full",
+      dedupeKey: "vanish",
+    });
+    expect((await planRun(rt.deps, run.id)).state).toBe("planned");
+    // History is rewritten and collected after the plan: the planned blob no longer exists.
+    await repo.resetHard(base);
+    await repo.expireAndGc();
+    for (let batch = 0; batch < (await getRun(rt.db, run.id)).batchesTotal; batch++)
+      await processBatch(rt.deps, run.id, batch);
+    const item = rowsOf<{ status: string; reason: string }>(
+      await rt.db.execute(
+        sql`select status, reason from sync_run_items where run_id = ${run.id} and path = 'src/doomed.ts'`,
+      ),
+    )[0];
+    expect(item).toEqual({ status: "skipped", reason: "vanished" });
+    const ended = await completeRun(rt.deps, run.id);
+    expect(ended.status).toBe("succeeded");
+    expect(ended.skippedByReason.vanished).toBe(1);
+
+    const next = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "incremental" });
+    expect(next.status).toBe("succeeded");
     expect(await snapshotIndex(rt.db, source.id)).toEqual(
       await freshFullSyncSnapshot(rt, repo.dir),
     );
