@@ -2,6 +2,20 @@ import type { Config } from "../config";
 import { UnavailableError } from "../errors";
 import type { EventSender } from "./outbox";
 
+/** Where Inngest's event API is for this configuration, and the key to post with. */
+export function eventApiTarget(config: Config["inngest"]): {
+  base: string;
+  key: string | undefined;
+} {
+  const base =
+    config.baseUrl ??
+    (config.dev ? (config.devServerUrl ?? "http://localhost:8288") : "https://inn.gs");
+  return {
+    base: base.replace(/\/+$/, ""),
+    key: config.eventKey ?? (config.dev ? "dev" : undefined),
+  };
+}
+
 /**
  * Sends events through Inngest's HTTP Event API (`POST <base>/e/<event key>`), for the CLI,
  * which runs without the app. The app sends through the Inngest SDK client instead.
@@ -10,11 +24,7 @@ export function eventApiSender(
   config: Config["inngest"],
   fetchImpl: typeof fetch = fetch,
 ): EventSender {
-  const base = (
-    config.baseUrl ??
-    (config.dev ? (config.devServerUrl ?? "http://localhost:8288") : "https://inn.gs")
-  ).replace(/\/+$/, "");
-  const key = config.eventKey ?? (config.dev ? "dev" : undefined);
+  const { base, key } = eventApiTarget(config);
   return async (events) => {
     if (!key)
       throw new UnavailableError(

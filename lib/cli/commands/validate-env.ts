@@ -12,6 +12,7 @@ import {
 } from "../../config";
 import { errorMessage, ValidationError } from "../../errors";
 import { createScrubber } from "../../log/scrub";
+import { eventApiTarget } from "../../outbox/event-api";
 import { createRedisStore } from "../../redis";
 import type { CliContext } from "../context";
 import { table } from "../output";
@@ -134,15 +135,10 @@ async function checkConnections(config: Config, ctx: CliContext): Promise<number
       part: `inngest (${config.inngest.dev ? "dev server" : "cloud"})`,
       required: strict,
       run: () => {
-        const base = (
-          config.inngest.baseUrl ??
-          (config.inngest.dev
-            ? (config.inngest.devServerUrl ?? "http://localhost:8288")
-            : "https://inn.gs")
-        ).replace(/\/+$/, "");
+        const { base, key } = eventApiTarget(config.inngest);
         // An empty batch to the event API checks reachability and the event key, and sends nothing.
         return httpProbe(
-          `${base}/e/${config.inngest.eventKey ?? "dev"}`,
+          `${base}/e/${key ?? "dev"}`,
           { method: "POST", body: "[]", headers: { "content-type": "application/json" } },
           (s) => s < 300,
         );
