@@ -64,6 +64,16 @@ export class PayloadTooLargeError extends BallastError {
   }
 }
 
+/** The caller sent too many requests; answered 429 with Retry-After. */
+export class TooManyRequestsError extends BallastError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("rate_limited", message, 429, true);
+  }
+}
+
 /** A dependency is down or slow: worth retrying later. */
 export class UnavailableError extends BallastError {
   constructor(message: string, code = "unavailable", options?: { cause?: unknown }) {

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type ApiKeyIdentity, verifyApiKey } from "../auth/api-keys";
+import type { ApiKeyIdentity } from "../auth/api-keys";
 import { recordAudit } from "../auth/audit";
-import { type Role, roleAllows } from "../auth/roles";
-import { BallastError, ForbiddenError, UnauthorizedError } from "../errors";
+import type { Role } from "../auth/roles";
+import { BallastError } from "../errors";
 import { getRuntime, type Runtime } from "../runtime";
-import { bearerToken } from "./authenticate";
-import { errorResponse, json } from "./respond";
+import { bearerToken, clientAddress, identify, requireRole } from "./authenticate";
+import { errorResponse } from "./respond";
 
 export interface AdminContext<P> {
   runtime: Runtime;
@@ -24,11 +24,8 @@ export interface AdminRouteOptions<P> {
   target?: (params: P) => string;
 }
 
-/** Failed authentications allowed per client address per minute before 429. */
-const AUTH_FAILURES_PER_MINUTE = 30;
-
 /**
- * Wraps an admin route: Bearer API key (401), role (403), and an audit entry for every
+ * Wraps an admin route: Bearer API key (401, 429 after repeated failures), role (403), and an audit entry for every
  * attempt, allowed or not, with its outcome. Route files stay one line of intent.
  */
 export function adminRoute<P = Record<string, never>>(
@@ -63,44 +60,26 @@ export function adminRoute<P = Record<string, never>>(
         requestId,
       }).catch((error) => runtime.log.error({ err: error, requestId }, "audit write failed"));
 
-    const presented = bearerToken(request);
-    const key = presented ? await verifyApiKey(runtime.db, presented).catch(() => null) : null;
-    if (!key) {
-      const client = clientAddress(request);
-      const limiter = runtime.redis.rateLimiter("admin-auth-failures", {
-        algorithm: "sliding-window",
-        limit: AUTH_FAILURES_PER_MINUTE,
-        windowMs: 60_000,
-      });
-      const verdict = await limiter.limit(client).catch(() => ({ allowed: true }));
-      details.reason = presented
+    let key: ApiKeyIdentity;
+    try {
+      key = await identify(runtime, request);
+    } catch (error) {
+      // Not a refusal (the database did not answer, say): report it as it is, not as a 401.
+      if (!(error instanceof BallastError) || (error.status !== 401 && error.status !== 429))
+        return errorResponse(error, runtime.log);
+      details.reason = bearerToken(request)
         ? "invalid or revoked key"
         : "missing Authorization: Bearer header";
-      details.client = client;
-      if (!verdict.allowed) {
-        await audit("anonymous", null, "denied", 429);
-        return json(
-          {
-            error: {
-              code: "rate_limited",
-              message: "too many failed authentications; retry later",
-            },
-          },
-          429,
-          {
-            "retry-after": "60",
-          },
-        );
-      }
-      await audit("anonymous", null, "denied", 401);
-      return errorResponse(new UnauthorizedError());
+      details.client = clientAddress(request);
+      await audit("anonymous", null, "denied", error.status);
+      return errorResponse(error);
     }
-    if (!roleAllows(key.role, options.role)) {
+    try {
+      requireRole(key, options.role);
+    } catch (error) {
       details.reason = `role ${key.role} is below ${options.role}`;
       await audit(key.name, key, "denied", 403);
-      return errorResponse(
-        new ForbiddenError(`this action needs the ${options.role} role; the key has ${key.role}`),
-      );
+      return errorResponse(error);
     }
     try {
       const response = await handler({
@@ -120,9 +99,4 @@ export function adminRoute<P = Record<string, never>>(
       return errorResponse(error, runtime.log);
     }
   };
-}
-
-function clientAddress(request: Request): string {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || request.headers.get("x-real-ip") || "unknown";
 }

@@ -1,7 +1,10 @@
 import { type ApiKeyIdentity, verifyApiKey } from "../auth/api-keys";
 import { type Role, roleAllows } from "../auth/roles";
-import { ForbiddenError, UnauthorizedError } from "../errors";
+import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from "../errors";
 import type { Runtime } from "../runtime";
+
+/** Failed authentications allowed per client address per minute before 429. */
+const AUTH_FAILURES_PER_MINUTE = 30;
 
 export function bearerToken(request: Request): string | null {
   const header = request.headers.get("authorization");
@@ -10,16 +13,42 @@ export function bearerToken(request: Request): string | null {
   return match?.[1] ?? null;
 }
 
-/** The calling key, if it is valid and its role is high enough; throws 401 / 403 otherwise. */
+export function clientAddress(request: Request): string {
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return forwarded || request.headers.get("x-real-ip") || "unknown";
+}
+
+/**
+ * The calling key, if valid; 401 otherwise, and 429 once one address has failed more than
+ * AUTH_FAILURES_PER_MINUTE times in a minute (guessing keys is throttled on every route).
+ */
+export async function identify(runtime: Runtime, request: Request): Promise<ApiKeyIdentity> {
+  const presented = bearerToken(request);
+  const key = presented ? await verifyApiKey(runtime.db, presented) : null;
+  if (key) return key;
+  const limiter = runtime.redis.rateLimiter("admin-auth-failures", {
+    algorithm: "sliding-window",
+    limit: AUTH_FAILURES_PER_MINUTE,
+    windowMs: 60_000,
+  });
+  const verdict = await limiter.limit(clientAddress(request)).catch(() => ({ allowed: true }));
+  if (!verdict.allowed)
+    throw new TooManyRequestsError("too many failed authentications; retry later", 60);
+  throw new UnauthorizedError();
+}
+
+export function requireRole(key: ApiKeyIdentity, role: Role): void {
+  if (!roleAllows(key.role, role))
+    throw new ForbiddenError(`this needs the ${role} role; the key has ${key.role}`);
+}
+
+/** The calling key, if it is valid and its role is high enough; throws 401 / 403 / 429 otherwise. */
 export async function authenticate(
   runtime: Runtime,
   request: Request,
   role: Role,
 ): Promise<ApiKeyIdentity> {
-  const presented = bearerToken(request);
-  const key = presented ? await verifyApiKey(runtime.db, presented) : null;
-  if (!key) throw new UnauthorizedError();
-  if (!roleAllows(key.role, role))
-    throw new ForbiddenError(`this needs the ${role} role; the key has ${key.role}`);
+  const key = await identify(runtime, request);
+  requireRole(key, role);
   return key;
 }

@@ -1,5 +1,10 @@
 import { ZodError } from "zod";
-import { BallastError, PayloadTooLargeError, ValidationError } from "../errors";
+import {
+  BallastError,
+  PayloadTooLargeError,
+  TooManyRequestsError,
+  ValidationError,
+} from "../errors";
 import type { Logger } from "../log/logger";
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
@@ -27,7 +32,11 @@ export function errorResponse(error: unknown, log?: Logger): Response {
     if (error.status >= 500) log?.warn({ err: error }, "request failed");
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error.issues && error.issues.length > 0) body.issues = error.issues;
-    return json({ error: body }, error.status);
+    const headers: Record<string, string> =
+      error instanceof TooManyRequestsError
+        ? { "retry-after": String(error.retryAfterSeconds) }
+        : {};
+    return json({ error: body }, error.status, headers);
   }
   log?.error({ err: error }, "unhandled error");
   return json({ error: { code: "internal_error", message: "internal error" } }, 500);

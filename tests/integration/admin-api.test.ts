@@ -4,6 +4,7 @@ import { GET as configGet } from "../../app/api/admin/config/route";
 import { GET as runGet } from "../../app/api/admin/runs/[id]/route";
 import { GET as runsGet } from "../../app/api/admin/runs/route";
 import { GET as sourcesGet, POST as sourcesPost } from "../../app/api/admin/sources/route";
+import { GET as searchGet } from "../../app/api/search/route";
 import { createApiKey, revokeApiKey } from "../../lib/auth/api-keys";
 import { listAudit } from "../../lib/auth/audit";
 import { setRuntime } from "../../lib/runtime";
@@ -150,6 +151,31 @@ describe("admin API authentication, roles and audit", () => {
       { params: Promise.resolve({ id: "00000000-0000-4000-8000-000000000000" }) },
     );
     expect(unknown.status).toBe(404);
+  });
+
+  it("throttles repeated failed authentications from one address with 429, on admin and search routes", async () => {
+    const headers = { "x-forwarded-for": "203.0.113.77" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++)
+      statuses.push((await call(configGet as Handler, { key: "wrong-key", headers })).status);
+    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+    const limited = await call(configGet as Handler, { key: "wrong-key", headers });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("60");
+    const search = await searchGet(new Request("http://localhost/api/search?q=x", { headers }));
+    expect(search.status).toBe(429);
+    // Another address, and a valid key, are not affected.
+    expect(
+      (
+        await call(configGet as Handler, {
+          key: "wrong-key",
+          headers: { "x-forwarded-for": "203.0.113.78" },
+        })
+      ).status,
+    ).toBe(401);
+    expect((await call(configGet as Handler, { key: keys.viewer, headers })).status).toBe(200);
+    const entries = await listAudit(rt.db, { limit: 500 });
+    expect(entries.some((e) => e.status === 429 && e.result === "denied")).toBe(true);
   });
 
   it("stops accepting a revoked key at once", async () => {
