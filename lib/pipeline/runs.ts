@@ -101,11 +101,7 @@ export async function claimRun(
     const run = await getRun(db, runId);
     if (isFinished(run.status)) return { state: "finished", run };
     if (run.status === "running") return { state: "claimed", run };
-    const [blocking] = await db
-      .select()
-      .from(syncRuns)
-      .where(and(eq(syncRuns.sourceId, run.sourceId), eq(syncRuns.status, "running")))
-      .limit(1);
+    const blocking = await runningRunOf(db, run.sourceId);
     if (blocking) {
       const beat = blocking.heartbeatAt ?? blocking.startedAt ?? blocking.queuedAt;
       if (now.getTime() - beat.getTime() < STALE_RUN_MS)
@@ -135,12 +131,17 @@ export async function claimRun(
   const run = await getRun(db, runId);
   if (run.status === "running") return { state: "claimed", run };
   if (isFinished(run.status)) return { state: "finished", run };
-  const [blocking] = await db
-    .select({ id: syncRuns.id })
-    .from(syncRuns)
-    .where(and(eq(syncRuns.sourceId, run.sourceId), eq(syncRuns.status, "running")))
-    .limit(1);
+  const blocking = await runningRunOf(db, run.sourceId);
   return { state: "busy", run, blockingRunId: blocking?.id ?? "unknown" };
+}
+
+async function runningRunOf(db: Database, sourceId: string): Promise<RunRecord | undefined> {
+  const [running] = await db
+    .select()
+    .from(syncRuns)
+    .where(and(eq(syncRuns.sourceId, sourceId), eq(syncRuns.status, "running")))
+    .limit(1);
+  return running;
 }
 
 function isUniqueViolation(error: unknown): boolean {
