@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
 import { type ChunkOptions, chunkDocument } from "../lib/chunking";
 import { addSource } from "../lib/pipeline/source-records";
-import { type SyncProgress, syncSourceLocally } from "../lib/pipeline/sync-local";
+import { type SyncProgress, syncSourceLocally } from "../lib/workflows/sync-now";
 import { editMiddle } from "./corpus/edit";
 import { Random } from "./corpus/random";
 import { git } from "./git";

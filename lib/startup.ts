@@ -1,5 +1,6 @@
 import { ConfigError, getConfig, summaryLines } from "./config";
 import { ensureVectorIndex } from "./index/vector-index";
+import { startWorkflowRunner } from "./runner";
 import { getLogger, getRuntime } from "./runtime";
 
 /**
@@ -30,6 +31,11 @@ export async function onServerStart(): Promise<void> {
         space: runtime.embedder.space,
         dimensions: runtime.embedder.dimensions,
       });
+    const choice = await startWorkflowRunner(runtime);
+    log.info(
+      { startup: true },
+      `ballast: workflows: ${choice.runner === "embedded" ? "embedded runner in this process" : "Inngest"} (${choice.reason})`,
+    );
   } catch (error) {
     log.error({ err: error }, "backends failed to open; /api/health reports the details");
   }

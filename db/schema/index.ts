@@ -4,3 +4,4 @@ export * from "./documents";
 export * from "./outbox";
 export * from "./sources";
 export * from "./sync-runs";
+export * from "./workflow-jobs";

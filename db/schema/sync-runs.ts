@@ -37,6 +37,8 @@ export const syncRuns = pgTable(
       .references(() => sources.id, { onDelete: "cascade" }),
     /** What asked for the run; the same key twice (a replayed event, a duplicate delivery) is the same run. */
     dedupeKey: text("dedupe_key").notNull(),
+    /** The first cause (webhook delivery, admin request, cron tick) this run descends from. */
+    correlationId: text("correlation_id"),
     trigger: text("trigger").$type<RunTrigger>().notNull(),
     requestedMode: text("requested_mode").$type<RunMode>().notNull(),
     mode: text("mode").$type<RunMode>(),
@@ -78,6 +80,7 @@ export const syncRuns = pgTable(
       .where(sql`${t.status} = 'running'`),
     index("sync_runs_source_idx").on(t.sourceId, t.queuedAt),
     index("sync_runs_status_idx").on(t.status),
+    index("sync_runs_correlation_idx").on(t.correlationId),
     check(
       "sync_runs_status_check",
       sql`${t.status} in ('queued', 'running', 'succeeded', 'completed_with_errors', 'failed', 'cancelled')`,

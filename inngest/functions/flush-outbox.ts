@@ -1,16 +1,18 @@
-import { dispatchOutbox } from "../../lib/outbox/outbox";
+import { flushOutboxWorkflow } from "../../lib/workflows/flush-outbox";
 import { inngest } from "../client";
-import { schedules } from "../events";
-import { deps } from "../policy";
-import { sendToInngest } from "../send";
+import { schedules, workflowRequested } from "../events";
+import { concurrencyOf, runWorkflow } from "../workflow";
 
 /**
- * flush-outbox (every 5 minutes): re-send events that could not reach Inngest when they
- * were recorded (webhook deliveries and operator requests while Inngest was unreachable).
- *   1. dispatch — send what is due, with backoff for what fails again
+ * flush-outbox (every 5 minutes, or on `workflow/flush-outbox.requested`):
+ *   1. dispatch — re-send events that could not reach Inngest when they were recorded
  */
 export const flushOutbox = inngest.createFunction(
-  { id: "flush-outbox", triggers: [schedules.flushOutbox], concurrency: [{ limit: 1 }] },
-  async ({ step }) =>
-    step.run("dispatch", async () => dispatchOutbox((await deps()).db, sendToInngest)),
+  {
+    id: flushOutboxWorkflow.id,
+    triggers: [schedules.flushOutbox, workflowRequested(flushOutboxWorkflow.id)],
+    concurrency: concurrencyOf(flushOutboxWorkflow),
+    retries: flushOutboxWorkflow.retries,
+  },
+  ({ event, step }) => runWorkflow(flushOutboxWorkflow, event, step),
 );

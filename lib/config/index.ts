@@ -103,6 +103,7 @@ export function redactedConfig(config: Config): unknown {
       dev: config.inngest.dev,
       devServerUrl: config.inngest.devServerUrl ?? null,
       baseUrl: config.inngest.baseUrl ?? null,
+      runner: config.inngest.runner,
       eventKey: secret(config.inngest.eventKey),
       signingKey: secret(config.inngest.signingKey),
       signingKeyFallback: secret(config.inngest.signingKeyFallback),

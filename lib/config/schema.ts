@@ -63,6 +63,11 @@ export interface Config {
     signingKey: string | undefined;
     signingKeyFallback: string | undefined;
     baseUrl: string | undefined;
+    /**
+     * Who runs the workflows: Inngest (Cloud, self-hosted or the dev server), or the app's
+     * embedded runner (development/test only). `auto` decides at start-up.
+     */
+    runner: "auto" | "inngest" | "embedded";
   };
   github: {
     apiUrl: string;
@@ -145,6 +150,8 @@ export const VARIABLES = {
     "Inngest signing key (secret); requests to /api/inngest are verified with it. Required in staging/production.",
   INNGEST_SIGNING_KEY_FALLBACK: "Previous signing key during rotation (secret).",
   INNGEST_BASE_URL: "Self-hosted Inngest base URL.",
+  INNGEST_RUNNER:
+    "auto | inngest | embedded. Who runs the workflows: Inngest, or the app's embedded runner (development/test only). auto: Inngest in staging/production; in development the dev server when INNGEST_DEV names one that answers, or an event key is set, else the embedded runner. Default auto.",
   GITHUB_API_URL: "GitHub REST API base URL. Default https://api.github.com",
   GITHUB_TOKEN: "GitHub token for github sources (secret).",
   GITHUB_APP_ID: "GitHub App id (instead of a token).",
@@ -265,6 +272,9 @@ const rawSchema = z.object({
     .regex(/^signkey-[a-z]+-[0-9a-f]+$/i, "must look like signkey-<env>-<hex>")
     .optional(),
   INNGEST_BASE_URL: url(["https:", "http:"]),
+  INNGEST_RUNNER: z
+    .enum(["auto", "inngest", "embedded"], { message: "must be auto, inngest or embedded" })
+    .optional(),
   GITHUB_API_URL: url(["https:", "http:"]),
   GITHUB_TOKEN: optionalString,
   GITHUB_APP_ID: z.string().regex(/^\d+$/, "must be the numeric app id").optional(),
@@ -430,6 +440,11 @@ function buildConfig(
     need("INNGEST_SIGNING_KEY", raw.INNGEST_SIGNING_KEY, inMode);
   }
   const inngestDev = strict ? false : inngestDevRaw !== "0";
+  if (strict && raw.INNGEST_RUNNER === "embedded")
+    problems.push({
+      variable: "INNGEST_RUNNER",
+      message: `cannot be embedded ${inMode}: workflows need Inngest's durable execution`,
+    });
 
   // GitHub
   if ((raw.GITHUB_APP_ID === undefined) !== (raw.GITHUB_APP_PRIVATE_KEY === undefined)) {
@@ -499,6 +514,7 @@ function buildConfig(
       signingKey: raw.INNGEST_SIGNING_KEY,
       signingKeyFallback: raw.INNGEST_SIGNING_KEY_FALLBACK,
       baseUrl: raw.INNGEST_BASE_URL,
+      runner: raw.INNGEST_RUNNER ?? "auto",
     },
     github: {
       apiUrl: (raw.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, ""),

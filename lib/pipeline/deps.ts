@@ -6,6 +6,7 @@ import type { Logger } from "../log/logger";
 import type { Runtime } from "../runtime";
 import { createSourceReader } from "../sources";
 import type { SourceLocation, SourceReader } from "../sources/types";
+import type { SyncTiming } from "../workflows/sync-source";
 import type { SourceRecord } from "./source-records";
 
 /** What the pipeline needs from the runtime: the database, the embedder and a few settings. */
@@ -20,6 +21,8 @@ export interface PipelineDeps {
   github: { apiUrl: string; token?: string; appId?: string; privateKey?: string };
   /** maintenance_work_mem for vector index builds (the embedded database only). */
   indexBuildMemory?: string;
+  /** Overrides of the sync workflow's waits (tests); production uses SYNC_TIMING. */
+  syncTiming?: Partial<SyncTiming>;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {

@@ -7,7 +7,7 @@ import { dropVectorIndex, ensureVectorIndex } from "../index/vector-index";
 import { createPathFilter, DEFAULT_EXCLUDES } from "../sources/filter";
 import type { Change, FileEntry } from "../sources/types";
 import { indexConfigHash, type PipelineDeps, readerFor } from "./deps";
-import { claimRun, finishRun, getRun, type RunRecord } from "./runs";
+import { claimRun, finishRun, getRun, type RunRecord, requeueRun } from "./runs";
 import { getSource } from "./source-records";
 
 /** Changes when the default excludes change, so sources re-plan in full. */
@@ -63,6 +63,11 @@ export async function planRun(deps: PipelineDeps, runId: string): Promise<PlanOu
       await finishRun(db, runId, "failed", { error: `plan failed: ${errorMessage(error)}` });
       return { state: "finished", runId, status: "failed" };
     }
+    // A retry may fix it: free the source meanwhile. After the last retry the workflow's
+    // onFailure ends the run, so no path out of planning leaves it running.
+    await requeueRun(db, runId).catch((requeueError: unknown) =>
+      deps.log.warn({ runId, err: requeueError }, "could not requeue the run after a plan failure"),
+    );
     throw error;
   }
 }

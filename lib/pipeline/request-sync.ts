@@ -1,9 +1,8 @@
 import type { Database } from "../../db/client";
 import type { RunMode, RunTrigger } from "../../db/schema";
 import { enqueueEvents, type OutboxEvent } from "../outbox/outbox";
+import { SYNC_REQUESTED } from "../workflows/events";
 import { createRun, type RunRecord } from "./runs";
-
-export const SYNC_REQUESTED = "source/sync.requested";
 
 export interface SyncRequest {
   sourceId: string;
@@ -14,6 +13,8 @@ export interface SyncRequest {
   /** The same key twice is the same run (a redelivered webhook, a replayed request). */
   dedupeKey: string;
   note?: string;
+  /** The first cause's id; default: the dedupe key. */
+  correlationId?: string;
   /** Write the event to the outbox (default). False when the caller sends it durably itself. */
   outbox?: boolean;
 }
@@ -35,6 +36,7 @@ export async function requestSync(
       mode: request.mode,
       dedupeKey: request.dedupeKey,
       note: request.note,
+      correlationId: request.correlationId ?? request.dedupeKey,
     });
     const event: OutboxEvent = {
       id: request.dedupeKey,
@@ -44,6 +46,7 @@ export async function requestSync(
         mode: request.mode,
         trigger: request.trigger,
         dedupeKey: request.dedupeKey,
+        correlationId: request.correlationId ?? request.dedupeKey,
         ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
         ...(request.pushedCommit ? { pushedCommit: request.pushedCommit } : {}),
       },

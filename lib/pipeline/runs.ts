@@ -26,6 +26,8 @@ export interface RunRequest {
   mode: RunMode;
   dedupeKey: string;
   note?: string;
+  /** The first cause's id (webhook delivery, admin request, cron tick), carried through. */
+  correlationId?: string;
 }
 
 /** Creates the run, or returns the one already created for this dedupe key (a replayed event). */
@@ -38,6 +40,7 @@ export async function createRun(db: Database, request: RunRequest): Promise<RunR
       requestedMode: request.mode,
       dedupeKey: request.dedupeKey,
       note: request.note ?? null,
+      correlationId: request.correlationId ?? null,
     })
     .onConflictDoNothing({ target: syncRuns.dedupeKey })
     .returning();
@@ -158,6 +161,54 @@ export async function heartbeat(db: Database, runId: string): Promise<void> {
     .update(syncRuns)
     .set({ heartbeatAt: new Date() })
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")));
+}
+
+/**
+ * Gives a claimed run back to the queue after a planning attempt failed in a way a retry can
+ * fix (a git fetch timed out, the database blinked), so the source is not busy meanwhile.
+ * Planned runs stay running: their batches are in flight.
+ */
+export async function requeueRun(db: Database, runId: string): Promise<void> {
+  await db
+    .update(syncRuns)
+    .set({ status: "queued", startedAt: null, heartbeatAt: null, updatedAt: new Date() })
+    .where(
+      and(
+        eq(syncRuns.id, runId),
+        eq(syncRuns.status, "running"),
+        sql`${syncRuns.plannedAt} is null`,
+      ),
+    );
+}
+
+/** A batch's documents still pending are marked failed (after its retries); returns how many. */
+export async function failPendingItems(
+  db: Database,
+  runId: string,
+  batch: number,
+  error: string,
+): Promise<number> {
+  const rows = await db
+    .update(syncRunItems)
+    .set({ status: "failed", error: error.slice(0, 1000), finishedAt: sql`now()` })
+    .where(
+      and(
+        eq(syncRunItems.runId, runId),
+        eq(syncRunItems.batch, batch),
+        eq(syncRunItems.status, "pending"),
+      ),
+    )
+    .returning({ path: syncRunItems.path });
+  return rows.length;
+}
+
+/** The run a request key made, if any. */
+export async function findRunByDedupeKey(
+  db: Database,
+  dedupeKey: string,
+): Promise<RunRecord | undefined> {
+  const [run] = await db.select().from(syncRuns).where(eq(syncRuns.dedupeKey, dedupeKey)).limit(1);
+  return run;
 }
 
 /** Ends a run without touching its items (plan failures, cancellation, abandonment). */
@@ -397,6 +448,7 @@ export async function describeRun(db: Database, run: RunRecord) {
     sourceId: run.sourceId,
     status: run.status,
     trigger: run.trigger,
+    correlationId: run.correlationId,
     requestedMode: run.requestedMode,
     mode: run.mode,
     note: run.note,

@@ -27,7 +27,11 @@ export interface SchedulePlan {
  * The reconciliation pass (every 6 hours): an incremental sync for every active source,
  * skipping a source that is already syncing, staggered. Idempotent for one tick.
  */
-export async function planScheduledSyncs(db: Database, tick: Date): Promise<SchedulePlan> {
+export async function planScheduledSyncs(
+  db: Database,
+  tick: Date,
+  options: { correlationId?: string } = {},
+): Promise<SchedulePlan> {
   const active = await db
     .select({ id: sources.id })
     .from(sources)
@@ -65,6 +69,7 @@ export async function planScheduledSyncs(db: Database, tick: Date): Promise<Sche
       trigger: "schedule",
       requestedBy: "scheduler",
       dedupeKey,
+      correlationId: options.correlationId ?? `schedule:${tick.toISOString()}`,
       outbox: false,
     });
     plan.scheduled.push({

@@ -208,6 +208,7 @@ async function handleEvent(db: Database, deliveryId: string, event: GitHubEvent)
           requestedBy: "github",
           pushedCommit: event.deleted ? undefined : event.after,
           dedupeKey: `github:${deliveryId}:${source.id}`,
+          correlationId: `github:${deliveryId}`,
           note: `push ${event.before.slice(0, 12)}..${event.after.slice(0, 12)}${event.forced ? " (forced)" : ""}${event.deleted ? " (branch deleted)" : ""}`,
         });
         runs.push({ runId: run.id, sourceId: source.id });

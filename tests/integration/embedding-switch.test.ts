@@ -5,7 +5,7 @@ import { searchChunks } from "../../lib/index/search";
 import { vectorIndexExists } from "../../lib/index/vector-index";
 import { describeRun } from "../../lib/pipeline/runs";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
-import { syncSourceLocally } from "../../lib/pipeline/sync-local";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fake-openai";
 import { createTestRepo, removeTempDirs, type TestRepo } from "../support/git-repo";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeRun } from "../../lib/pipeline/runs";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
-import { syncSourceLocally } from "../../lib/pipeline/sync-local";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { FakeGitHub } from "../support/fake-github";
 import { createTestRepo, removeTempDirs, type TestRepo } from "../support/git-repo";
 import { freshFullSyncSnapshot, snapshotIndex } from "../support/index-snapshot";

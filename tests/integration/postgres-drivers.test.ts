@@ -10,7 +10,7 @@ import { type DatabaseHandle, openDatabase, rowsOf } from "../../db/client";
 import { loadConfig } from "../../lib/config";
 import { searchChunks } from "../../lib/index/search";
 import { addSource } from "../../lib/pipeline/source-records";
-import { syncSourceLocally } from "../../lib/pipeline/sync-local";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 

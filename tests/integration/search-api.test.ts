@@ -5,8 +5,8 @@ import { GET as searchGet } from "../../app/api/search/route";
 import { rowsOf } from "../../db/client";
 import { createApiKey } from "../../lib/auth/api-keys";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
-import { syncSourceLocally } from "../../lib/pipeline/sync-local";
 import { setRuntime } from "../../lib/runtime";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 

@@ -7,7 +7,7 @@ import { planRun } from "../../lib/pipeline/plan";
 import { processBatch } from "../../lib/pipeline/process-batch";
 import { createRun, describeRun, getRun } from "../../lib/pipeline/runs";
 import { addSource, getSource } from "../../lib/pipeline/source-records";
-import { syncSourceLocally } from "../../lib/pipeline/sync-local";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { createTestRepo, removeTempDirs, type TestRepo } from "../support/git-repo";
 import { freshFullSyncSnapshot, snapshotIndex } from "../support/index-snapshot";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
@@ -286,7 +286,7 @@ describe("sync pipeline on a real git repository", () => {
     );
   });
 
-  it("refuses a second concurrent sync of the same source", async () => {
+  it("does not run a second sync of the same source while one is running", async () => {
     const source = await addSource(rt.db, { kind: "git", location: repo.dir, name: "demo" });
     const run = await createRun(rt.db, {
       sourceId: source.id,
@@ -295,9 +295,21 @@ describe("sync pipeline on a real git repository", () => {
       dedupeKey: "first",
     });
     await planRun(rt.deps, run.id);
-    await expect(syncSourceLocally(rt.deps, { sourceId: source.id, mode: "full" })).rejects.toThrow(
-      /already syncing/,
+    const waits: number[] = [];
+    const second = await syncSourceLocally(
+      { ...rt.deps, syncTiming: { busyPollMs: 1000, busyWaitMs: 3000 } },
+      {
+        sourceId: source.id,
+        mode: "full",
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      },
     );
+    expect(waits).toEqual([1000, 1000, 1000]);
+    expect(second.status).toBe("failed");
+    expect(second.error).toMatch(new RegExp(`busy with run ${run.id}`));
+    expect((await getRun(rt.db, run.id)).status).toBe("running");
   });
 
   it("handles an emptied repository and a deleted branch with clear outcomes", async () => {

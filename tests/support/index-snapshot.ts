@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { addSource } from "../../lib/pipeline/source-records";
-import { syncSourceLocally } from "../../lib/pipeline/sync-local";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import type { TestRuntime } from "./runtime";
 
 export interface IndexSnapshot {

@@ -12,8 +12,8 @@ import {
   findSourceByLocation,
   type SourceRecord,
 } from "../../pipeline/source-records";
-import { type SyncProgress, syncSourceLocally } from "../../pipeline/sync-local";
 import { parseSourceArgument } from "../../sources";
+import { type SyncProgress, syncSourceLocally } from "../../workflows/sync-now";
 import type { CliContext } from "../context";
 import { formatDuration, keyValueTable, shortSha } from "../output";
 
@@ -138,7 +138,13 @@ function progressReporter(ctx: CliContext) {
   return {
     update(p: SyncProgress) {
       if (p.phase === "planning") {
-        ctx.io.err("planning…");
+        if (!p.runId) ctx.io.err("planning…");
+        return;
+      }
+      if (p.phase === "waiting") {
+        ctx.io.err(
+          `the source is busy with run ${p.blockingRunId?.slice(0, 8) ?? "?"}; waiting for it to end (Ctrl-C to stop)`,
+        );
         return;
       }
       const rate = p.documentsDone / Math.max(0.001, (Date.now() - started) / 1000);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { sendToInngest } from "../../../../../../inngest/send";
+import { sendEvents } from "../../../../../../inngest/send";
 import { adminRoute } from "../../../../../../lib/http/admin";
 import { json, readJsonBody } from "../../../../../../lib/http/respond";
 import { dispatchOutbox } from "../../../../../../lib/outbox/outbox";
@@ -29,7 +29,7 @@ export const POST = adminRoute<{ id: string }>(
       requestedBy: key.name,
       dedupeKey: `admin:${requestId}`,
     });
-    const sent = await dispatchOutbox(runtime.db, sendToInngest, { ids: [event.id] });
+    const sent = await dispatchOutbox(runtime.db, sendEvents, { ids: [event.id] });
     note({ runId: run.id, mode, dispatched: sent.sent === 1 });
     return json(
       {
