@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Config } from "../lib/config";
-import { UnavailableError } from "../lib/errors";
 import { elapsedMs } from "../lib/timing";
+import { pgListener } from "./listen";
+import { openPglite } from "./pglite";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -17,8 +18,18 @@ export interface DatabaseHandle {
   readonly driver: DatabaseDriver;
   /** Where it points, without credentials: a path for PGlite, host/db otherwise. */
   readonly location: string;
+  /**
+   * For the embedded database: `in-process`, `server` (this process serves it from a worker
+   * thread over a Unix socket) or `client` (another process serves it; this one connects).
+   */
+  readonly embedded?: "in-process" | "server" | "client";
   migrate(): Promise<void>;
   ping(): Promise<{ latencyMs: number }>;
+  /**
+   * Postgres LISTEN: `onPayload` for each NOTIFY on `channel` (any process writing to this
+   * database). Resolves once listening; the returned function stops.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -26,6 +37,12 @@ export interface OpenOptions {
   /** Apply migrations on open. Default: true for PGlite (the embedded default), false otherwise. */
   migrate?: boolean;
   migrationsFolder?: string;
+  /**
+   * The embedded database only: serve it from a worker thread over a Unix socket (the app
+   * does, so its event loop never waits on PGlite and the CLI can connect meanwhile).
+   * Default false: in this process.
+   */
+  serve?: boolean;
 }
 
 /** Opens the database DATABASE_URL points at: PGlite when unset, Neon for *.neon.tech, else node-postgres. */
@@ -36,7 +53,7 @@ export async function openDatabase(
   const migrationsFolder = options.migrationsFolder ?? findMigrationsFolder();
   const handle =
     config.driver === "pglite"
-      ? await openPglite(config.pgliteDir, migrationsFolder)
+      ? await openPglite(config.pgliteDir, migrationsFolder, { serve: options.serve === true })
       : config.driver === "neon"
         ? await openNeon(config, migrationsFolder)
         : await openNodePostgres(config, migrationsFolder);
@@ -61,86 +78,10 @@ function findMigrationsFolder(): string {
   return dir;
 }
 
-async function timed(run: () => Promise<unknown>): Promise<{ latencyMs: number }> {
+export async function timed(run: () => Promise<unknown>): Promise<{ latencyMs: number }> {
   const started = performance.now();
   await run();
   return { latencyMs: elapsedMs(started) };
-}
-
-async function openPglite(dir: string, migrationsFolder: string): Promise<DatabaseHandle> {
-  const [{ PGlite }, { vector }, { drizzle }, { migrate }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("@electric-sql/pglite-pgvector"),
-    import("drizzle-orm/pglite"),
-    import("drizzle-orm/pglite/migrator"),
-  ]);
-  const inMemory = dir === "memory://";
-  const releaseLock = inMemory ? () => {} : lockDataDir(dir);
-  let client: InstanceType<typeof PGlite>;
-  try {
-    client = inMemory
-      ? await PGlite.create({ extensions: { vector } })
-      : await PGlite.create(dir, { extensions: { vector } });
-  } catch (error) {
-    releaseLock();
-    throw new UnavailableError(
-      `cannot open the embedded database at ${dir}: ${(error as Error).message}`,
-      "database_unavailable",
-      { cause: error },
-    );
-  }
-  const db = drizzle(client, { schema });
-  let closed = false;
-  return {
-    db: db as unknown as Database,
-    driver: "pglite",
-    location: inMemory ? "memory" : dir,
-    migrate: () => migrate(db, { migrationsFolder }),
-    ping: () => timed(() => client.query("select 1")),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await client.close();
-      releaseLock();
-    },
-  };
-}
-
-/**
- * PGlite is a single-process database: two processes on one data directory corrupt it.
- * A lock file with the owner's pid makes the second one fail with a clear message instead.
- */
-function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const lockFile = `${dir.replace(/\/+$/, "")}.lock`;
-  if (existsSync(lockFile)) {
-    const owner = Number.parseInt(readFileSync(lockFile, "utf8"), 10);
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-      throw new UnavailableError(
-        `the embedded database at ${dir} is in use by another process (pid ${owner}); stop it first, or set DATABASE_URL to a Postgres server that several processes can share`,
-        "database_locked",
-      );
-    }
-  }
-  writeFileSync(lockFile, String(process.pid));
-  const release = () => {
-    try {
-      if (readFileSync(lockFile, "utf8") === String(process.pid)) rmSync(lockFile);
-    } catch {
-      // already gone
-    }
-  };
-  process.once("exit", release);
-  return release;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function openNeon(
@@ -164,13 +105,18 @@ async function openNeon(
   const pool = new Pool({ connectionString: config.url, max: 5 });
   pool.on("error", () => {}); // idle-client errors surface on the next query instead of crashing
   const db = drizzle(pool, { schema });
+  const listener = pgListener(() => pool.connect());
   return {
     db: db as unknown as Database,
     driver: "neon",
     location: describeUrl(config.url),
     migrate: () => migrate(db, { migrationsFolder }),
     ping: () => timed(() => db.execute(sql`select 1`)),
-    close: () => pool.end(),
+    listen: listener.listen,
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
   };
 }
 
@@ -190,13 +136,18 @@ async function openNodePostgres(
   });
   pool.on("error", () => {});
   const db = drizzle(pool, { schema });
+  const listener = pgListener(() => pool.connect());
   return {
     db: db as unknown as Database,
     driver: "pg",
     location: describeUrl(config.url),
     migrate: () => migrate(db, { migrationsFolder }),
     ping: () => timed(() => pool.query("select 1")),
-    close: () => pool.end(),
+    listen: listener.listen,
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
   };
 }
 

@@ -29,6 +29,8 @@ export interface RuntimeOverrides {
   redis?: RedisStore;
   archive?: ArchiveStore;
   embedder?: EmbeddingProvider;
+  /** The embedded database only: serve it from a worker thread (the app). Default false. */
+  serveDatabase?: boolean;
 }
 
 export function loggerFor(config: Config): Logger {
@@ -42,7 +44,10 @@ export async function createRuntime(
   const log = overrides.log ?? loggerFor(config);
   const database =
     overrides.database ??
-    (await openDatabase(config.database, { migrationsFolder: overrides.migrationsFolder }));
+    (await openDatabase(config.database, {
+      migrationsFolder: overrides.migrationsFolder,
+      serve: overrides.serveDatabase,
+    }));
   const redis =
     overrides.redis ??
     (config.redis.backend === "upstash" && config.redis.url && config.redis.token
@@ -84,10 +89,13 @@ const holder = globalThis as unknown as {
   __ballastLogger?: Logger;
 };
 
-/** The process-wide runtime (survives Next.js dev reloads). */
+/**
+ * The process-wide runtime of the app (survives Next.js dev reloads). On the embedded
+ * defaults it serves its database from a worker thread, so the CLI can connect meanwhile.
+ */
 export function getRuntime(): Promise<Runtime> {
   if (!holder.__ballastRuntime) {
-    const pending = createRuntime(getConfig(), { log: getLogger() });
+    const pending = createRuntime(getConfig(), { log: getLogger(), serveDatabase: true });
     holder.__ballastRuntime = pending;
     pending.catch(() => {
       if (holder.__ballastRuntime === pending) holder.__ballastRuntime = undefined;

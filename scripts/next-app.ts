@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 
@@ -50,4 +50,65 @@ export function runNext(args: string[]): Promise<number> {
       resolve(code ?? (signal ? 128 : 1));
     });
   });
+}
+
+export interface HealthGate {
+  ok: boolean;
+  /** HTTP status of the last answer (0: none). */
+  status: number;
+  /** Parts that are down or degraded, with their detail. */
+  problems: string[];
+  body?: {
+    status?: string;
+    parts?: Record<string, { status: string; detail?: string; backend?: string }>;
+  };
+}
+
+/**
+ * Waits until `/api/health` answers 200 (ready) — or 503, or the server exits, or the time is
+ * up — and says which part failed. What `npm run up` waits for before it says "ready".
+ */
+export async function waitForHealth(
+  baseUrl: string,
+  child: ChildProcess,
+  timeoutMs = 180_000,
+): Promise<HealthGate> {
+  const deadline = Date.now() + timeoutMs;
+  let last: HealthGate = { ok: false, status: 0, problems: ["the server did not answer"] };
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      return {
+        ok: false,
+        status: 0,
+        problems: [`the server exited (${child.exitCode ?? child.signalCode})`],
+      };
+    try {
+      const response = await fetch(`${baseUrl}/api/health`, {
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await response.json()) as HealthGate["body"];
+      const problems = Object.entries(body?.parts ?? {})
+        .filter(([, part]) => part.status !== "ok")
+        .map(([name, part]) => `${name}: ${part.status}${part.detail ? ` (${part.detail})` : ""}`);
+      last = { ok: response.status === 200, status: response.status, problems, body };
+      if (response.status === 200 || response.status === 503) return last;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return last;
+}
+
+/** Starts `next <args>` with inherited output; Ctrl-C and SIGTERM are forwarded. */
+export function startNext(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [nextBin, ...args], { cwd: projectRoot, stdio: "inherit" });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
+  child.on("exit", () => {
+    process.off("SIGINT", forward);
+    process.off("SIGTERM", forward);
+  });
+  return child;
 }

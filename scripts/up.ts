@@ -7,15 +7,26 @@
 import { Command } from "commander";
 import { main as ballast } from "../lib/cli/main";
 import { setFrameworkEnvDefaults } from "../lib/config/env";
-import { buildIsStale, projectRoot as root, runNext as run } from "./next-app";
+import {
+  buildIsStale,
+  projectRoot as root,
+  runNext as run,
+  startNext,
+  waitForHealth,
+} from "./next-app";
 
 async function up(): Promise<number> {
   const options = new Command("up")
     .option("--source <location>", "what to index (default: this repository)", root)
     .option("--query <text>", "the search to show", "how does the outbox resend events to Inngest")
     .option("--no-serve", "index and search, then stop")
+    .option("--port <n>", "the app's port", "3000")
     .parse(process.argv)
-    .opts<{ source: string; query: string; serve: boolean }>();
+    .opts<{ source: string; query: string; serve: boolean; port: string }>();
+  if (!/^\d{1,5}$/.test(options.port) || Number(options.port) > 65535) {
+    console.error(`--port must be a port number, got ${options.port}`);
+    return 2;
+  }
   setFrameworkEnvDefaults();
   const cli = (...args: string[]) => ballast(["node", "ballast", ...args], undefined, { root });
 
@@ -33,10 +44,33 @@ async function up(): Promise<number> {
     const built = await run(["build"]);
     if (built !== 0) return built;
   }
-  process.stderr.write(
-    "   health: http://localhost:3000/api/health · API keys: npx ballast keys create --name me --role admin\n",
+  const host = "127.0.0.1";
+  const base = `http://${host}:${options.port}`;
+  const server = startNext(["start", "-p", options.port, "-H", host]);
+  const exited = new Promise<number>((resolve) =>
+    server.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1))),
   );
-  return run(["start"]);
+  const gate = await waitForHealth(base, server);
+  if (!gate.ok) {
+    process.stderr.write(
+      `\nnot ready: /api/health ${gate.status ? `answered ${gate.status}` : "did not answer"}\n${gate.problems.map((p) => `  - ${p}\n`).join("")}`,
+    );
+    server.kill("SIGTERM");
+    await exited;
+    return 1;
+  }
+  const workflows = gate.body?.parts?.workflows;
+  process.stderr.write(
+    [
+      "",
+      `ready: ${base} (health 200${gate.problems.length > 0 ? `; degraded: ${gate.problems.join("; ")}` : ""})`,
+      `   workflows: ${workflows?.backend === "embedded-runner" ? "the app's embedded runner (no Inngest needed)" : "Inngest"}`,
+      "   the CLI works alongside the app (it connects to the app's database):",
+      '     npx ballast search "…"   ·   npx ballast runs   ·   npx ballast keys create --name me --role admin',
+      "",
+    ].join("\n"),
+  );
+  return exited;
 }
 
 up().then(

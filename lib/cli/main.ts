@@ -10,6 +10,7 @@ import { registerSearchCommand } from "./commands/search";
 import { registerSourceCommands } from "./commands/sources";
 import { registerSyncCommand } from "./commands/sync";
 import { registerValidateEnvCommand } from "./commands/validate-env";
+import { registerWorkflowCommands } from "./commands/workflows";
 import { CliContext } from "./context";
 import { consoleOutput, type Output } from "./output";
 
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRunCommands(program, ctx);
   registerOutboxCommands(program, ctx);
   registerHealthCommand(program, ctx);
+  registerWorkflowCommands(program, ctx);
   return program;
 }
 

@@ -1,6 +1,8 @@
 import { isStrictMode } from "../config";
 import { errorMessage } from "../errors";
 import { vectorIndexExists } from "../index/vector-index";
+import { activeRunner, chooseRunner, getEmbeddedRunner } from "../runner";
+import { jobStats } from "../runner/jobs";
 import type { Runtime } from "../runtime";
 
 export type PartStatus = "ok" | "degraded" | "down";
@@ -69,6 +71,25 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
     probe(async () => ({ ...(await runtime.archive.ping()), detail: runtime.archive.location })),
   ]);
 
+  const choice = activeRunner() ?? (await chooseRunner(config));
+  const workflows = await probe(async () => {
+    const started = performance.now();
+    const runner = getEmbeddedRunner();
+    if (choice.runner !== "embedded")
+      return {
+        latencyMs: Math.round(performance.now() - started),
+        detail: `Inngest (${choice.reason})`,
+      };
+    const jobs = await jobStats(runtime.db);
+    const state = runner?.status();
+    const detail = [
+      `embedded runner${runner ? ` in this process (${state?.jobsInFlight ?? 0} jobs running)` : " (in the app process)"}`,
+      choice.reason,
+      `jobs: ${["pending", "running", "failed"].map((k) => `${jobs[k] ?? 0} ${k}`).join(", ")}`,
+    ].join("; ");
+    return { latencyMs: Math.round(performance.now() - started), detail };
+  });
+
   const inngestProblems: string[] = [];
   if (!config.inngest.dev) {
     if (!config.inngest.signingKey) inngestProblems.push("INNGEST_SIGNING_KEY missing");
@@ -106,6 +127,12 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
           : config.inngest.dev
             ? "dev mode: unsigned, events go to the local dev server"
             : "signing key configured; requests are verified",
+    },
+    workflows: {
+      ...workflows,
+      required: false,
+      backend: choice.runner === "embedded" ? "embedded-runner" : "inngest",
+      embedded: choice.runner === "embedded",
     },
     embedding: {
       status: "ok",

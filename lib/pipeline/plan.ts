@@ -7,6 +7,7 @@ import { dropVectorIndex, ensureVectorIndex } from "../index/vector-index";
 import { createPathFilter, DEFAULT_EXCLUDES } from "../sources/filter";
 import type { Change, FileEntry } from "../sources/types";
 import { indexConfigHash, type PipelineDeps, readerFor } from "./deps";
+import { notifyRunProgress } from "./run-notify";
 import { claimRun, finishRun, getRun, type RunRecord, requeueRun } from "./runs";
 import { getSource } from "./source-records";
 
@@ -247,6 +248,7 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
         updatedAt: now,
       })
       .where(eq(syncRuns.id, run.id));
+    await notifyRunProgress(t, run.id);
   });
   log.info(
     { runId: run.id, source: source.name, mode, planned: planned.length, batches, bulkLoad },

@@ -21,6 +21,7 @@ import {
 } from "../index/write";
 import { inspectContent } from "../sources/filter";
 import { chunkId, indexConfigHash, type PipelineDeps, readerFor } from "./deps";
+import { notifyRunProgress } from "./run-notify";
 import { getRun, heartbeat, isFinished, pendingItemCount, type RunRecord } from "./runs";
 import { getSource, type SourceRecord } from "./source-records";
 
@@ -467,6 +468,7 @@ async function writeBatch(
           result(item.path, { status: "done", chunksDeleted: deleted.get(item.path) ?? 0 }),
         );
     await recordItemResults(t, runId, results);
+    await notifyRunProgress(t, runId);
   });
   return results;
 }

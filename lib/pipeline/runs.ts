@@ -10,6 +10,7 @@ import {
   syncRuns,
 } from "../../db/schema";
 import { NotFoundError, ValidationError } from "../errors";
+import { notifyRunProgress } from "./run-notify";
 
 export type RunRecord = typeof syncRuns.$inferSelect;
 export type FinalStatus = Extract<
@@ -125,6 +126,7 @@ export async function claimRun(
           .update(sources)
           .set({ lastRunId: runId, updatedAt: now })
           .where(eq(sources.id, claimed.sourceId));
+        await notifyRunProgress(db, runId);
         return { state: "claimed", run: claimed };
       }
     } catch (error) {
@@ -229,6 +231,7 @@ export async function finishRun(
       ...(fields.note ? { note: fields.note } : {}),
     })
     .where(and(eq(syncRuns.id, runId), inArray(syncRuns.status, ["queued", "running"])));
+  await notifyRunProgress(db, runId);
 }
 
 export interface RunCounts {
@@ -411,6 +414,7 @@ export async function finalizeRun(
       .where(eq(syncRuns.id, runId))
       .returning();
     if (!finished) throw new Error(`run ${runId} vanished while finalizing`);
+    await notifyRunProgress(t, runId);
     return finished;
   });
 }

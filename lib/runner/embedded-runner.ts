@@ -6,7 +6,7 @@ import { errorMessage } from "../errors";
 import type { Logger } from "../log/logger";
 import { dispatchOutbox, enqueueEvents, type OutboxEvent } from "../outbox/outbox";
 import type { PipelineDeps } from "../pipeline/deps";
-import { concurrencyKeyOf, cronOf, triggerEvents } from "../workflows/define";
+import { concurrencyKeyOf, cronOf } from "../workflows/define";
 import {
   executeWorkflow,
   fullJitter,
@@ -27,8 +27,8 @@ import {
   finishJob,
   insertJobs,
   type JobRecord,
+  jobsFor,
   leaseDueJobs,
-  type NewJob,
   nextDueAt,
   renewLeases,
 } from "./jobs";
@@ -157,27 +157,9 @@ export class EmbeddedRunner {
    * event id.
    */
   async accept(events: OutboxEvent[] | WorkflowEvent[]): Promise<void> {
-    const now = this.now();
-    const jobs: NewJob[] = [];
-    for (const event of events as WorkflowEvent[]) {
-      const id = event.id ?? randomUUID();
-      const at = new Date(now);
-      for (const wf of this.opts.workflows) {
-        if (!triggerEvents(wf).includes(event.name)) continue;
-        const data = (event.data ?? {}) as Record<string, unknown>;
-        jobs.push({
-          eventId: id,
-          eventName: event.name,
-          workflow: wf.id,
-          data,
-          eventAt: at,
-          runAfter: new Date(Math.max(now, event.ts ?? now)),
-          correlationId: typeof data.correlationId === "string" ? data.correlationId : id,
-        });
-      }
-      this.deliver({ ...event, id });
-    }
-    await insertJobs(this.opts.db, jobs);
+    const identified = (events as WorkflowEvent[]).map((e) => ({ ...e, id: e.id ?? randomUUID() }));
+    await insertJobs(this.opts.db, jobsFor(this.opts.workflows, identified, this.now()));
+    for (const event of identified) this.deliver(event);
     this.wake?.();
   }
 

@@ -1,6 +1,8 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { type JobStatus, workflowJobs } from "../../db/schema";
+import { triggerEvents } from "../workflows/define";
+import type { Workflow, WorkflowEvent } from "../workflows/types";
 
 export type JobRecord = typeof workflowJobs.$inferSelect;
 
@@ -12,6 +14,31 @@ export interface NewJob {
   eventAt: Date;
   runAfter: Date;
   correlationId: string | null;
+}
+
+/** The jobs some events make: one per workflow each event triggers, due at the event's `ts`. */
+export function jobsFor(
+  workflows: Workflow[],
+  events: (WorkflowEvent & { id: string })[],
+  now: number,
+): NewJob[] {
+  const jobs: NewJob[] = [];
+  for (const event of events) {
+    const data = (event.data ?? {}) as Record<string, unknown>;
+    for (const wf of workflows) {
+      if (!triggerEvents(wf).includes(event.name)) continue;
+      jobs.push({
+        eventId: event.id,
+        eventName: event.name,
+        workflow: wf.id,
+        data,
+        eventAt: new Date(now),
+        runAfter: new Date(Math.max(now, event.ts ?? now)),
+        correlationId: typeof data.correlationId === "string" ? data.correlationId : event.id,
+      });
+    }
+  }
+  return jobs;
 }
 
 /** Inserts jobs; one already there for the same event and workflow is left as it is. */

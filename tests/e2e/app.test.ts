@@ -1,115 +1,33 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildIsStale, nextBin, projectRoot, runNext } from "../../scripts/next-app";
+import {
+  type AppServer,
+  baseEnv,
+  cli,
+  ensureBuilt,
+  freePort,
+  spawnServer,
+  startApp,
+} from "../support/app-server";
+import { launchBrowser } from "../support/browser";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
 
 /**
  * The production server as an operator runs it: `next build`, then `next start` on the
  * embedded defaults, driven over HTTP and in a real Chromium.
  */
-const CHROMIUM = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-function baseEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const inherited = ["PATH", "HOME", "TMPDIR", "LANG"].flatMap((k) => {
-    const value = process.env[k];
-    return value === undefined ? [] : [[k, value]];
-  });
-  return {
-    ...Object.fromEntries(inherited),
-    BALLAST_DATA_DIR: dataDir,
-    BALLAST_ENV: "development",
-    NEXT_TELEMETRY_DISABLED: "1",
-    ...extra,
-  };
-}
-
-function cli(
-  env: NodeJS.ProcessEnv,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--", path.join(projectRoot, "bin", "ballast.js"), ...args],
-      {
-        cwd: projectRoot,
-        env,
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-function startServer(
-  env: NodeJS.ProcessEnv,
-  port: number,
-): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: projectRoot,
-    env,
-  });
-  let output = "";
-  child.stdout?.on("data", (d) => {
-    output += d;
-  });
-  child.stderr?.on("data", (d) => {
-    output += d;
-  });
-  return { child, output: () => output };
-}
-
-async function waitForLive(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(`${url}/api/health?probe=live`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("server did not become live in 30 s");
-}
-
 describe("the app on the embedded defaults", () => {
   let dataDir: string;
-  let server: ReturnType<typeof startServer> | undefined;
+  let server: AppServer | undefined;
   let url: string;
   let browser: Browser | undefined;
   let key: string;
 
   beforeAll(async () => {
-    if (buildIsStale()) expect(await runNext(["build"])).toBe(0);
+    await ensureBuilt();
     dataDir = await mkdtemp(path.join(tmpdir(), "ballast-e2e-"));
     const env = baseEnv(dataDir);
     const repo = await createTestRepo();
@@ -126,15 +44,13 @@ describe("the app on the embedded defaults", () => {
     key = /blst_[A-Za-z0-9_-]+/.exec(created.stdout)?.[0] ?? "";
     expect(key).not.toBe("");
 
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    server = startServer(env, port);
-    await waitForLive(url, server.child);
+    server = await startApp(env);
+    url = server.url;
   }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.child.kill("SIGTERM");
+    await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
     await removeTempDirs();
   });
@@ -178,21 +94,7 @@ describe("the app on the embedded defaults", () => {
   });
 
   it("renders the home page in Chromium", async () => {
-    const executablePath = CHROMIUM.find((p) => existsSync(p));
-    expect(executablePath, "chromium is not installed (apt-get install chromium)").toBeDefined();
-    browser = await chromium.launch({
-      executablePath,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchBrowser();
     const page = await browser.newPage();
     await page.goto(url);
     expect(await page.textContent("h1")).toBe("Ballast");
@@ -203,7 +105,7 @@ describe("the app on the embedded defaults", () => {
 
   it("refuses to start with a production configuration that is missing its backends", async () => {
     const port = await freePort();
-    const broken = startServer(baseEnv(dataDir, { BALLAST_ENV: "production" }), port);
+    const broken = spawnServer(baseEnv(dataDir, { BALLAST_ENV: "production" }), port);
     const code = await new Promise<number | null>((resolve) => broken.child.on("exit", resolve));
     expect(code).not.toBe(0);
     for (const variable of [

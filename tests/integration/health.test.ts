@@ -36,6 +36,7 @@ describe("GET /api/health", () => {
       "embedding",
       "inngest",
       "redis",
+      "workflows",
     ]);
     expect(body.parts.database).toMatchObject({
       backend: "pglite",
@@ -49,6 +50,13 @@ describe("GET /api/health", () => {
       embedded: true,
       status: "ok",
     });
+    // No Inngest answers here, so the embedded runner runs the workflows.
+    expect(body.parts.workflows).toMatchObject({
+      backend: "embedded-runner",
+      embedded: true,
+      status: "ok",
+    });
+    expect(body.parts.workflows?.detail).toMatch(/embedded runner/);
     expect(typeof body.parts.database?.latencyMs).toBe("number");
     expect(JSON.stringify(body)).not.toContain("whsec-health-secret-000001");
   });

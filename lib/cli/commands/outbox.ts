@@ -1,10 +1,12 @@
 import type { Command } from "commander";
-import { eventApiSender } from "../../outbox/event-api";
 import { dispatchOutbox, outboxStats } from "../../outbox/outbox";
+import { outboxSenderFor } from "../../runner/sender";
 import type { CliContext } from "../context";
 
 export function registerOutboxCommands(program: Command, ctx: CliContext): void {
-  const outbox = program.command("outbox").description("events waiting to reach Inngest");
+  const outbox = program
+    .command("outbox")
+    .description("events waiting to reach the workflow engine");
   outbox
     .command("status")
     .description("count events by state")
@@ -15,11 +17,10 @@ export function registerOutboxCommands(program: Command, ctx: CliContext): void 
     });
   outbox
     .command("flush")
-    .description("send pending events to Inngest now")
+    .description("send pending events now (to Inngest, or to the embedded runner's queue)")
     .action(async () => {
-      const { db } = await ctx.getRuntime();
-      const { config } = await ctx.getRuntime();
-      const result = await dispatchOutbox(db, eventApiSender(config.inngest), { limit: 1000 });
+      const { db, config } = await ctx.getRuntime();
+      const result = await dispatchOutbox(db, await outboxSenderFor(config, db), { limit: 1000 });
       ctx.io.out(JSON.stringify(result));
       if (result.failed > 0) ctx.exitCode = 1;
     });

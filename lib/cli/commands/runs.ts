@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { RUN_STATUSES, type RunStatus } from "../../../db/schema";
 import { ValidationError } from "../../errors";
+import { followRun, type RunProgress } from "../../pipeline/progress";
 import { describeRun, getRun, listRuns } from "../../pipeline/runs";
 import { getSource } from "../../pipeline/source-records";
 import type { CliContext } from "../context";
@@ -15,12 +16,41 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .option("--status <status>", `only this status (${RUN_STATUSES.join(", ")})`)
     .option("--limit <n>", "how many", "20")
     .option("--json", "print JSON")
+    .option("-f, --follow", "with a run id: print its progress live until it ends")
     .action(
       async (
         id: string | undefined,
-        opts: { source?: string; status?: string; limit: string; json?: boolean },
+        opts: { source?: string; status?: string; limit: string; json?: boolean; follow?: boolean },
       ) => {
-        const { db } = await ctx.getRuntime();
+        const runtime = await ctx.getRuntime();
+        const { db } = runtime;
+        if (opts.follow) {
+          if (!id)
+            throw new ValidationError("--follow needs a run id", [
+              { path: "id", message: "required" },
+            ]);
+          const run = await getRun(db, id);
+          const stop = new AbortController();
+          const onSigint = () => stop.abort();
+          process.once("SIGINT", onSigint);
+          try {
+            const last = await followRun(
+              runtime.database,
+              run.id,
+              (p) => {
+                if (opts.json) ctx.io.out(JSON.stringify(p));
+                else ctx.io.err(formatProgress(p));
+              },
+              { signal: stop.signal },
+            );
+            if (!last.finished) return; // stopped following; the run goes on
+            ctx.exitCode =
+              last.status === "succeeded" ? 0 : last.status === "completed_with_errors" ? 3 : 1;
+          } finally {
+            process.off("SIGINT", onSigint);
+          }
+          return;
+        }
         if (id) {
           const view = await describeRun(db, await getRun(db, id));
           ctx.io.out(JSON.stringify(view, null, 2));
@@ -79,4 +109,18 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         );
       },
     );
+}
+
+/** One line of live progress: phase, documents, chunks, rate, ETA. */
+export function formatProgress(p: RunProgress): string {
+  const parts = [
+    `${p.runId.slice(0, 8)} ${p.phase}`,
+    `${p.planned - p.pending}/${p.planned} documents`,
+    `${p.failed} failed`,
+    `${p.chunksEmbedded} chunks embedded`,
+  ];
+  if (p.ratePerMinute !== null) parts.push(`${p.ratePerMinute} documents/min`);
+  if (p.etaSeconds !== null) parts.push(`ETA ${formatDuration(p.etaSeconds * 1000)}`);
+  if (p.error) parts.push(`error: ${p.error}`);
+  return parts.join(" · ");
 }

@@ -1,0 +1,273 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Worker as WorkerType } from "node:worker_threads";
+import { UnavailableError } from "../lib/errors";
+import type { Database, DatabaseHandle } from "./client";
+import { timed } from "./client";
+import { assertChannel, pgListener } from "./listen";
+import * as schema from "./schema";
+
+/**
+ * The embedded database (PGlite with pgvector), three ways:
+ * - in-process: this process opens the data directory (the CLI, tests, the bench);
+ * - server: this process runs PGlite in a worker thread and serves it over a Unix socket
+ *   (the app: its event loop never waits on PGlite, and the CLI can connect meanwhile);
+ * - client: another process serves it (the app is running); this one connects through the
+ *   socket with node-postgres.
+ * A lock file next to the data directory names the owning process, and a server file its
+ * socket, so a second process either connects or gets a clear message — never two owners.
+ */
+export async function openPglite(
+  dir: string,
+  migrationsFolder: string,
+  options: { serve: boolean },
+): Promise<DatabaseHandle> {
+  const inMemory = dir === "memory://";
+  if (!inMemory) {
+    const served = servedBy(dir);
+    if (served) return connectToServer(dir, served, migrationsFolder);
+  }
+  const releaseLock = inMemory ? () => {} : lockDataDir(dir);
+  try {
+    return options.serve
+      ? await serve(dir, migrationsFolder, releaseLock)
+      : await openInProcess(dir, migrationsFolder, releaseLock);
+  } catch (error) {
+    releaseLock();
+    if (error instanceof UnavailableError) throw error;
+    throw new UnavailableError(
+      `cannot open the embedded database at ${dir}: ${(error as Error).message}`,
+      "database_unavailable",
+      { cause: error },
+    );
+  }
+}
+
+async function openInProcess(
+  dir: string,
+  migrationsFolder: string,
+  releaseLock: () => void,
+): Promise<DatabaseHandle> {
+  const [{ PGlite }, { vector }, { drizzle }, { migrate }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("@electric-sql/pglite-pgvector"),
+    import("drizzle-orm/pglite"),
+    import("drizzle-orm/pglite/migrator"),
+  ]);
+  const inMemory = dir === "memory://";
+  const client = inMemory
+    ? await PGlite.create({ extensions: { vector } })
+    : await PGlite.create(dir, { extensions: { vector } });
+  const db = drizzle(client, { schema });
+  let closed = false;
+  return {
+    db: db as unknown as Database,
+    driver: "pglite",
+    embedded: "in-process",
+    location: inMemory ? "memory" : dir,
+    migrate: () => migrate(db, { migrationsFolder }),
+    ping: () => timed(() => client.query("select 1")),
+    async listen(channel, onPayload) {
+      assertChannel(channel);
+      const unlisten = await client.listen(channel, onPayload);
+      return () => unlisten();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.close();
+      releaseLock();
+    },
+  };
+}
+
+interface ServerInfo {
+  pid: number;
+  socketDir: string;
+}
+
+const serverFile = (dir: string) => `${dir.replace(/\/+$/, "")}.server.json`;
+const lockFile = (dir: string) => `${dir.replace(/\/+$/, "")}.lock`;
+const socketPath = (socketDir: string) => path.join(socketDir, ".s.PGSQL.5432");
+
+/** The live server of this data directory, if one runs. */
+function servedBy(dir: string): ServerInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(serverFile(dir), "utf8")) as ServerInfo;
+    const owner = Number.parseInt(readFileSync(lockFile(dir), "utf8"), 10);
+    if (
+      info.pid === owner &&
+      owner !== process.pid &&
+      isAlive(owner) &&
+      existsSync(socketPath(info.socketDir))
+    )
+      return info;
+  } catch {
+    // no server file, or no lock: not served
+  }
+  return undefined;
+}
+
+/** A short socket directory (Unix socket paths are limited to ~107 bytes), private to the user. */
+function socketDirFor(dir: string): string {
+  const key = createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 12);
+  return path.join(tmpdir(), `ballast-pg-${key}`);
+}
+
+/** Where the worker's script is: db/pglite-server.mjs under the project root. */
+function serverScript(migrationsFolder: string): string {
+  const beside = path.resolve(migrationsFolder, "..", "pglite-server.mjs");
+  if (existsSync(beside)) return beside;
+  return path.resolve("db", "pglite-server.mjs");
+}
+
+async function pgPool(socketDir: string, max: number) {
+  const pg = await import("pg");
+  const pool = new pg.default.Pool({
+    host: socketDir,
+    port: 5432,
+    user: "postgres",
+    database: "postgres",
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 30_000,
+  });
+  pool.on("error", () => {});
+  return pool;
+}
+
+async function pgHandle(
+  pool: Awaited<ReturnType<typeof pgPool>>,
+  location: string,
+  embedded: "server" | "client",
+  migrationsFolder: string,
+  onClose: () => Promise<void>,
+): Promise<DatabaseHandle> {
+  const [{ drizzle }, { migrate }] = await Promise.all([
+    import("drizzle-orm/node-postgres"),
+    import("drizzle-orm/node-postgres/migrator"),
+  ]);
+  const db = drizzle(pool, { schema });
+  const listener = pgListener(() => pool.connect());
+  let closed = false;
+  return {
+    db: db as unknown as Database,
+    driver: "pglite",
+    embedded,
+    location,
+    migrate: () => migrate(db, { migrationsFolder }),
+    ping: () => timed(() => pool.query("select 1")),
+    listen: listener.listen,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await listener.close();
+      await pool.end();
+      await onClose();
+    },
+  };
+}
+
+async function serve(
+  dir: string,
+  migrationsFolder: string,
+  releaseLock: () => void,
+): Promise<DatabaseHandle> {
+  const socketDir = socketDirFor(dir);
+  mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+  // Taken at run time: bundlers rewrite a literal `new Worker(...)` into their own worker
+  // loader, and this one must load db/pglite-server.mjs from disk as it is.
+  const { Worker } = process.getBuiltinModule("node:worker_threads") as {
+    Worker: typeof WorkerType;
+  };
+  const worker = new Worker(serverScript(migrationsFolder), {
+    workerData: { dataDir: dir, socketDir },
+  });
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (message: { type?: string }) => {
+      if (message?.type !== "ready") return;
+      worker.off("error", reject);
+      resolve();
+    };
+    worker.on("message", onMessage);
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the database worker exited (${code})`)));
+  });
+  if (dir !== "memory://")
+    writeFileSync(serverFile(dir), JSON.stringify({ pid: process.pid, socketDir }));
+  const pool = await pgPool(socketDir, 8);
+  return pgHandle(
+    pool,
+    dir === "memory://" ? "memory" : dir,
+    "server",
+    migrationsFolder,
+    async () => {
+      const closed = new Promise<void>((resolve) => {
+        worker.on("message", (m: { type?: string }) => {
+          if (m?.type === "closed") resolve();
+        });
+      });
+      worker.postMessage({ type: "close" });
+      await Promise.race([closed, exited]);
+      await worker.terminate();
+      if (dir !== "memory://") rmSync(serverFile(dir), { force: true });
+      releaseLock();
+    },
+  );
+}
+
+async function connectToServer(
+  dir: string,
+  info: ServerInfo,
+  migrationsFolder: string,
+): Promise<DatabaseHandle> {
+  const pool = await pgPool(info.socketDir, 2);
+  return pgHandle(
+    pool,
+    `${dir} (served by pid ${info.pid})`,
+    "client",
+    migrationsFolder,
+    async () => {},
+  );
+}
+
+/**
+ * PGlite is a single-process database: two processes opening one data directory corrupt it.
+ * A lock file with the owner's pid makes the second one connect to its server, or fail with
+ * a clear message when the owner does not serve it.
+ */
+function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = lockFile(dir);
+  if (existsSync(file)) {
+    const owner = Number.parseInt(readFileSync(file, "utf8"), 10);
+    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+      throw new UnavailableError(
+        `the embedded database at ${dir} is in use by another process (pid ${owner}) that does not share it; stop it first (a running app shares it: start the app, then use the CLI), or set DATABASE_URL to a Postgres server that several processes can share`,
+        "database_locked",
+      );
+    }
+  }
+  writeFileSync(file, String(process.pid));
+  const release = () => {
+    try {
+      if (readFileSync(file, "utf8") === String(process.pid)) rmSync(file);
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", release);
+  return release;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
