@@ -4,6 +4,7 @@ import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { compareChunkers } from "./chunker";
 import { type CorpusManifest, ensureCorpus, readCorpusFiles } from "./corpus/generate";
+import { type FreshnessMeasurement, measureFreshness } from "./freshness";
 import { git } from "./git";
 import { machineInfo } from "./machine";
 import { type MemoryReport, MemorySampler } from "./memory";
@@ -46,7 +47,9 @@ const TARGETS = {
   incrementalMs: 3_000,
   searchP95Ms: 15,
   searchChunks: 100_000,
+  freshnessP95Ms: 3_000,
 };
+const FRESHNESS_PUSHES = 20;
 
 /** Average generated file size: 10,000 files ≈ 50 MB. */
 const BYTES_PER_FILE = 5_000;
@@ -60,6 +63,7 @@ interface Options {
   seed: string;
   skipSearch?: boolean;
   skipChunker?: boolean;
+  skipFreshness?: boolean;
   keep?: boolean;
   profile?: boolean;
   color: boolean;
@@ -80,6 +84,7 @@ const program = new Command()
   .option("--seed <seed>", "corpus seed", "ballast-bench-1")
   .option("--skip-search", "skip growing the index and the search latency")
   .option("--skip-chunker", "skip the chunker vs LangChain comparison")
+  .option("--skip-freshness", "skip the freshness measure (pushes through the running app)")
   .option("--keep", "keep the temp database and repository clone")
   .option("--profile", `CPU profiles of the syncs, into ${path.relative(ROOT, PROFILE_DIR)}/`)
   .option("--no-color", "no colours in the table");
@@ -149,6 +154,7 @@ async function main(): Promise<void> {
   let chunksAfterFull = 0;
   const growth: { corpus: CorpusManifest; sync: SyncMeasurement }[] = [];
   let chunker: Awaited<ReturnType<typeof compareChunkers>> | undefined;
+  let freshness: FreshnessMeasurement | undefined;
   try {
     status(`opening PGlite at ${path.join(tmp, "data", "pglite")}`);
     const openSampler = await new MemorySampler(100).start();
@@ -420,6 +426,43 @@ async function main(): Promise<void> {
         `${chunker.ballast.oversized} / ${chunker.langchain.oversized}`,
       );
     }
+
+    // 5. Freshness: pushes through the running app (it needs the database to itself).
+    await bench?.runtime.close();
+    bench = undefined;
+    if (opts.skipFreshness) {
+      report.skip(
+        "freshness",
+        "webhook 2xx → searchable, p95",
+        `< ${seconds(TARGETS.freshnessP95Ms)}`,
+        "skipped (--skip-freshness)",
+      );
+    } else {
+      status(`freshness: ${FRESHNESS_PUSHES} pushes through the app`);
+      freshness = await measureFreshness({
+        root: ROOT,
+        dataDir: path.join(tmp, "data"),
+        repoDir,
+        sourceName: "bench-main",
+        pushes: FRESHNESS_PUSHES,
+        seed: spec.seed,
+        status,
+      });
+      report.check(
+        "freshness",
+        `webhook 2xx → searchable, p95 (${freshness.found}/${freshness.pushes} found)`,
+        seconds(freshness.p95Ms),
+        freshness.p95Ms,
+        `< ${seconds(TARGETS.freshnessP95Ms)}`,
+        freshness.p95Ms < TARGETS.freshnessP95Ms && freshness.timeouts === 0,
+      );
+      report.info(
+        "freshness",
+        "p50 / max",
+        `${seconds(freshness.p50Ms)} / ${seconds(freshness.maxMs)}`,
+        freshness.p50Ms,
+      );
+    }
   } finally {
     await bench?.runtime.close();
     if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
@@ -448,6 +491,7 @@ async function main(): Promise<void> {
       seed: spec.seed,
       skipSearch: opts.skipSearch ?? false,
       skipChunker: opts.skipChunker ?? false,
+      skipFreshness: opts.skipFreshness ?? false,
       profile: opts.profile ?? false,
     },
     targets: TARGETS,
@@ -461,6 +505,7 @@ async function main(): Promise<void> {
     search: search ?? null,
     recall: recall ?? null,
     chunker: chunker ?? null,
+    freshness: freshness ?? null,
     rows: report.rows,
     failures: failures.map((f) => `${f.section}: ${f.measure}`),
   });
