@@ -59,6 +59,28 @@ export async function readJsonBody(request: Request, maxBytes = 1024 * 1024): Pr
   }
 }
 
+/**
+ * Reads an optional JSON body: undefined when there is none — no body, `Content-Length: 0`, an
+ * empty chunked body, or only whitespace, whatever the Content-Type says.
+ */
+export async function readOptionalJsonBody(
+  request: Request,
+  maxBytes = 1024 * 1024,
+): Promise<unknown> {
+  const text = await readTextBody(request, maxBytes);
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BallastError(
+      "invalid_json",
+      `request body is not valid JSON: ${(error as Error).message}`,
+      400,
+      false,
+    );
+  }
+}
+
 /** Reads the raw body, refusing (413) once it passes maxBytes, without buffering the rest. */
 export async function readTextBody(request: Request, maxBytes: number): Promise<string> {
   const bytes = await readBodyBytes(request, maxBytes);

@@ -4,6 +4,8 @@ import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
 import type { EmbeddingProvider } from "../embedding";
 import type { Logger } from "../log/logger";
 import type { Runtime } from "../runtime";
+import { urlPolicyFor } from "../security/source-access";
+import type { UrlPolicy } from "../security/url-policy";
 import { createSourceReader } from "../sources";
 import type { SourceLocation, SourceReader } from "../sources/types";
 import type { SourceRecord } from "./source-records";
@@ -20,6 +22,8 @@ export interface PipelineDeps {
   github: { apiUrl: string; token?: string; appId?: string; privateKey?: string };
   /** maintenance_work_mem for vector index builds (the embedded database only). */
   indexBuildMemory?: string;
+  /** Where git remotes may be fetched from (OUTBOUND_* settings); default https to public addresses. */
+  urlPolicy?: UrlPolicy;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -33,6 +37,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     maxFileBytes: config.sync.maxFileBytes,
     workDir: config.sync.workDir,
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
+    urlPolicy: urlPolicyFor(config),
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,
@@ -59,6 +64,7 @@ export function readerForLocation(
     workDir: deps.workDir,
     github: { ...deps.github, installationId },
     log: deps.log,
+    urlPolicy: deps.urlPolicy,
   });
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { sendToInngest } from "../../../../../../inngest/send";
 import { adminRoute } from "../../../../../../lib/http/admin";
-import { json, readJsonBody } from "../../../../../../lib/http/respond";
+import { json, readOptionalJsonBody } from "../../../../../../lib/http/respond";
 import { dispatchOutbox } from "../../../../../../lib/outbox/outbox";
 import { requestSync } from "../../../../../../lib/pipeline/request-sync";
 import { describeRun } from "../../../../../../lib/pipeline/runs";
@@ -12,15 +12,14 @@ export const dynamic = "force-dynamic";
 const body = z.strictObject({ mode: z.enum(["full", "incremental"]).default("incremental") });
 
 /**
- * Requests a sync of a source (operator). The run is queued at once and the request sent to
+ * Requests a sync of a source (operator); the body is optional (`{}`, none at all, or an empty
+ * chunked body all mean the default mode, incremental). The run is queued at once and the request sent to
  * Inngest; if Inngest is unreachable it waits in the outbox (202 either way).
  */
 export const POST = adminRoute<{ id: string }>(
   { role: "operator", action: "sources.sync", target: (p) => p.id },
   async ({ runtime, request, params, key, requestId, note }) => {
-    const { mode } = body.parse(
-      request.headers.get("content-length") === "0" ? {} : await readJsonBody(request),
-    );
+    const { mode } = body.parse((await readOptionalJsonBody(request)) ?? {});
     const source = await getSource(runtime.db, params.id);
     const { run, event } = await requestSync(runtime.db, {
       sourceId: source.id,
