@@ -2,7 +2,7 @@
  * The main job on the embedded defaults (README, first command): index this repository,
  * show a search, then build and start the app. No accounts, no network.
  *
- *   npm run up [-- --no-serve] [-- --source <path|url>] [-- --query "<text>"]
+ *   npm run up [-- --no-serve] [-- --source <path|url>] [-- --query "<text>"] [-- --host <address>]
  */
 import { Command } from "commander";
 import { main as ballast } from "../lib/cli/main";
@@ -14,8 +14,13 @@ async function up(): Promise<number> {
     .option("--source <location>", "what to index (default: this repository)", root)
     .option("--query <text>", "the search to show", "how does the outbox resend events to Inngest")
     .option("--no-serve", "index and search, then stop")
+    .option(
+      "--host <address>",
+      "the address the app listens on (0.0.0.0 exposes it to the network; see the README's Security model)",
+      "127.0.0.1",
+    )
     .parse(process.argv)
-    .opts<{ source: string; query: string; serve: boolean }>();
+    .opts<{ source: string; query: string; serve: boolean; host: string }>();
   setFrameworkEnvDefaults();
   const cli = (...args: string[]) => ballast(["node", "ballast", ...args], undefined, { root });
 
@@ -36,7 +41,7 @@ async function up(): Promise<number> {
   process.stderr.write(
     "   health: http://localhost:3000/api/health · API keys: npx ballast keys create --name me --role admin\n",
   );
-  return run(["start"]);
+  return run(["start", "--hostname", options.host]);
 }
 
 up().then(
