@@ -1,12 +1,18 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildIsStale, nextBin, projectRoot, runNext } from "../../scripts/next-app";
+import {
+  type AppServer,
+  baseEnv,
+  cli,
+  ensureBuilt,
+  freePort,
+  startServer,
+  waitForLive,
+} from "../support/app-server";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
 
 /**
@@ -15,101 +21,15 @@ import { createTestRepo, removeTempDirs } from "../support/git-repo";
  */
 const CHROMIUM = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-function baseEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const inherited = ["PATH", "HOME", "TMPDIR", "LANG"].flatMap((k) => {
-    const value = process.env[k];
-    return value === undefined ? [] : [[k, value]];
-  });
-  return {
-    ...Object.fromEntries(inherited),
-    BALLAST_DATA_DIR: dataDir,
-    BALLAST_ENV: "development",
-    NEXT_TELEMETRY_DISABLED: "1",
-    ...extra,
-  };
-}
-
-function cli(
-  env: NodeJS.ProcessEnv,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--", path.join(projectRoot, "bin", "ballast.js"), ...args],
-      {
-        cwd: projectRoot,
-        env,
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-function startServer(
-  env: NodeJS.ProcessEnv,
-  port: number,
-): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: projectRoot,
-    env,
-  });
-  let output = "";
-  child.stdout?.on("data", (d) => {
-    output += d;
-  });
-  child.stderr?.on("data", (d) => {
-    output += d;
-  });
-  return { child, output: () => output };
-}
-
-async function waitForLive(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(`${url}/api/health?probe=live`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("server did not become live in 30 s");
-}
-
 describe("the app on the embedded defaults", () => {
   let dataDir: string;
-  let server: ReturnType<typeof startServer> | undefined;
+  let server: AppServer | undefined;
   let url: string;
   let browser: Browser | undefined;
   let key: string;
 
   beforeAll(async () => {
-    if (buildIsStale()) expect(await runNext(["build"])).toBe(0);
+    await ensureBuilt();
     dataDir = await mkdtemp(path.join(tmpdir(), "ballast-e2e-"));
     const env = baseEnv(dataDir);
     const repo = await createTestRepo();
@@ -134,7 +54,7 @@ describe("the app on the embedded defaults", () => {
 
   afterAll(async () => {
     await browser?.close();
-    server?.child.kill("SIGTERM");
+    await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
     await removeTempDirs();
   });
@@ -169,11 +89,15 @@ describe("the app on the embedded defaults", () => {
     expect(body.results[0]).toMatchObject({ path: "src/verify.ts", startLine: 1 });
   });
 
-  it("serves the Inngest endpoint at both paths", async () => {
+  it("keeps the Inngest endpoint off at both paths without a signing key or INNGEST_DEV", async () => {
     for (const p of ["/api/inngest", "/inngest"]) {
-      const response = await fetch(`${url}${p}`);
-      expect(response.status).toBe(200);
-      expect(((await response.json()) as { mode: string }).mode).toBe("dev");
+      for (const method of ["GET", "POST", "PUT"]) {
+        const response = await fetch(`${url}${p}`, { method });
+        expect(response.status, `${method} ${p}`).toBe(503);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe("endpoint_not_configured");
+        expect(body.error.message).toMatch(/INNGEST_SIGNING_KEY.*INNGEST_DEV=1/);
+      }
     }
   });
 
@@ -194,8 +118,21 @@ describe("the app on the embedded defaults", () => {
       ],
     });
     const page = await browser.newPage();
-    await page.goto(url);
+    const violations: string[] = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text()))
+        violations.push(message.text());
+    });
+    const response = await page.goto(url);
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp).toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
+    expect(csp).not.toContain("unsafe-inline");
     expect(await page.textContent("h1")).toBe("Ballast");
+    // Next's client runtime ran under the CSP (its scripts carry the nonce) and the stylesheet
+    // applied: nothing was refused.
+    await page.waitForFunction(() => "next" in window);
+    expect(await page.evaluate(() => getComputedStyle(document.body).margin)).toBe("32px");
+    expect(violations).toEqual([]);
     await page.click("a[href='/api/health']");
     await page.waitForURL(/api\/health/);
     expect(await page.textContent("body")).toContain('"status":"ok"');
