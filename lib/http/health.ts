@@ -19,7 +19,11 @@ export async function healthResponse(request: Request): Promise<Response> {
     runtime = await getRuntime();
   } catch (error) {
     // The reason (a path, a host, a lock holder) goes to the log, not to the caller.
-    getLogger().error({ err: error }, "health: backends failed to open");
+    try {
+      getLogger().error({ err: error }, "health: backends failed to open");
+    } catch {
+      // an invalid configuration: the server refused to start and said why
+    }
     return json(
       {
         status: "down",
