@@ -6,8 +6,8 @@ const config = getConfig();
 
 /**
  * The one Inngest client. Keys come from lib/config: in staging/production the signing key
- * is required (requests to /api/inngest are verified); in development and test the client
- * runs in dev mode without keys.
+ * is required (requests to /api/inngest are verified). Dev mode (unsigned requests, the local
+ * dev server) only when INNGEST_DEV asks for it and no signing key is configured.
  */
 export const inngest = new Inngest({
   id: config.inngest.appId,

@@ -1,4 +1,5 @@
 import { ConfigError, getConfig, summaryLines } from "./config";
+import { installPeerAddressStamp } from "./http/client-address";
 import { ensureVectorIndex } from "./index/vector-index";
 import { startWorkflowRunner } from "./runner";
 import { getLogger, getRuntime } from "./runtime";
@@ -9,6 +10,8 @@ import { getLogger, getRuntime } from "./runtime";
  * the backends so the first request does not pay for it.
  */
 export async function onServerStart(): Promise<void> {
+  // Before the first request: route handlers learn each connection's address from this stamp.
+  installPeerAddressStamp();
   let config: ReturnType<typeof getConfig>;
   try {
     config = getConfig();

@@ -28,6 +28,7 @@ export function buildIsStale(): boolean {
     "next.config.js",
     "package-lock.json",
     "instrumentation.ts",
+    "proxy.ts",
   ]
     .map((p) => path.join(projectRoot, p))
     .some((p) => existsSync(p) && newestMtime(p) > built);

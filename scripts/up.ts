@@ -2,7 +2,7 @@
  * The main job on the embedded defaults (README, first command): index this repository,
  * show a search, then build and start the app. No accounts, no network.
  *
- *   npm run up [-- --no-serve] [-- --source <path|url>] [-- --query "<text>"]
+ *   npm run up [-- --no-serve] [-- --source <path|url>] [-- --query "<text>"] [-- --host <address>] [-- --port <n>]
  */
 import { Command } from "commander";
 import { main as ballast } from "../lib/cli/main";
@@ -21,8 +21,13 @@ async function up(): Promise<number> {
     .option("--query <text>", "the search to show", "how does the outbox resend events to Inngest")
     .option("--no-serve", "index and search, then stop")
     .option("--port <n>", "the app's port", "3000")
+    .option(
+      "--host <address>",
+      "the address the app listens on (0.0.0.0 exposes it to the network; see the README's Security model)",
+      "127.0.0.1",
+    )
     .parse(process.argv)
-    .opts<{ source: string; query: string; serve: boolean; port: string }>();
+    .opts<{ source: string; query: string; serve: boolean; port: string; host: string }>();
   if (!/^\d{1,5}$/.test(options.port) || Number(options.port) > 65535) {
     console.error(`--port must be a port number, got ${options.port}`);
     return 2;
@@ -44,9 +49,10 @@ async function up(): Promise<number> {
     const built = await run(["build"]);
     if (built !== 0) return built;
   }
-  const host = "127.0.0.1";
-  const base = `http://${host}:${options.port}`;
-  const server = startNext(["start", "-p", options.port, "-H", host]);
+  // Health is asked on loopback whatever the app listens on.
+  const probeHost = ["0.0.0.0", "::", "[::]"].includes(options.host) ? "127.0.0.1" : options.host;
+  const base = `http://${probeHost.includes(":") ? `[${probeHost}]` : probeHost}:${options.port}`;
+  const server = startNext(["start", "--port", options.port, "--hostname", options.host]);
   const exited = new Promise<number>((resolve) =>
     server.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1))),
   );

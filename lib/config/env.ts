@@ -12,3 +12,8 @@ export function processEnv(): NodeJS.ProcessEnv {
 export function setFrameworkEnvDefaults(): void {
   process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 }
+
+/** True under `next dev` (Next sets NODE_ENV=development there, production under `next start`). */
+export function runningNextDev(): boolean {
+  return process.env.NODE_ENV === "development";
+}

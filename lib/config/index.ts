@@ -53,8 +53,10 @@ export function summaryLines(config: Config): string[] {
       ? `S3 bucket ${config.archive.s3.bucket} (${config.archive.s3.endpoint ? hostOf(config.archive.s3.endpoint) : `aws ${config.archive.s3.region}`}) prefix ${config.archive.s3.prefix || "(none)"}`
       : `folder (embedded) at ${config.archive.dir}`;
   const inngest = config.inngest.dev
-    ? `dev mode, no keys (dev server ${config.inngest.devServerUrl ?? "http://localhost:8288"}; the CLI runs the pipeline without it)`
-    : `cloud mode, signed requests${config.inngest.baseUrl ? ` → ${hostOf(config.inngest.baseUrl)}` : ""}`;
+    ? `dev mode (INNGEST_DEV), unsigned requests (dev server ${config.inngest.devServerUrl ?? "http://localhost:8288"}; the CLI runs the pipeline without it)`
+    : config.inngest.signingKey
+      ? `cloud mode, signed requests${config.inngest.baseUrl ? ` → ${hostOf(config.inngest.baseUrl)}` : ""}`
+      : "off (no INNGEST_SIGNING_KEY, no INNGEST_DEV): events wait in the outbox, the CLI runs the pipeline, /api/inngest answers 503";
   const embedding =
     config.embedding.provider === "local"
       ? `local deterministic embedder ${config.embedding.model} (${config.embedding.dimensions} dimensions, no network)`
@@ -104,6 +106,7 @@ export function redactedConfig(config: Config): unknown {
       devServerUrl: config.inngest.devServerUrl ?? null,
       baseUrl: config.inngest.baseUrl ?? null,
       runner: config.inngest.runner,
+      serveOrigin: config.inngest.serveOrigin ?? null,
       eventKey: secret(config.inngest.eventKey),
       signingKey: secret(config.inngest.signingKey),
       signingKeyFallback: secret(config.inngest.signingKeyFallback),
@@ -134,6 +137,7 @@ export function redactedConfig(config: Config): unknown {
     sync: config.sync,
     webhooks: config.webhooks,
     search: config.search,
+    security: config.security,
   };
 }
 

@@ -1,4 +1,5 @@
 import path from "node:path";
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { EnvSource } from "./env";
 
@@ -56,6 +57,7 @@ export interface Config {
   };
   inngest: {
     appId: string;
+    /** Dev mode (unsigned requests, the local dev server): only when asked for and no signing key is set. */
     dev: boolean;
     /** Dev server URL when INNGEST_DEV is a URL. */
     devServerUrl: string | undefined;
@@ -68,7 +70,11 @@ export interface Config {
      * embedded runner (development/test only). `auto` decides at start-up.
      */
     runner: "auto" | "inngest" | "embedded";
+    /** The app's public origin for the serve endpoint (serve()'s serveOrigin). */
+    serveOrigin: string | undefined;
   };
+  /** Who may reach what: local source roots, outbound URL policy, trusted proxies. */
+  security: SecurityConfig;
   github: {
     apiUrl: string;
     token: string | undefined;
@@ -92,6 +98,22 @@ export interface Config {
   search: { efSearch: number };
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
+}
+
+export interface SecurityConfig {
+  /** Folders under which the HTTP API may add local sources (realpaths resolved at check time). */
+  sourceLocalRoots: string[];
+  /** Outbound fetches of user-supplied URLs: hosts or CIDRs allowed even when private. */
+  outboundAllowHosts: string[];
+  /** Allow outbound fetches to private, loopback and link-local addresses (never in production). */
+  outboundAllowPrivate: boolean;
+  /** Only https for user-supplied URLs (staging/production). */
+  outboundHttpsOnly: boolean;
+  /**
+   * Whose forwarding headers to believe: "vercel" (Vercel's own headers), or the addresses /
+   * CIDRs of the reverse proxies in front of the app (empty: the socket peer only).
+   */
+  trustedProxies: "vercel" | string[];
 }
 
 export interface ConfigProblem {
@@ -144,7 +166,7 @@ export const VARIABLES = {
   ARCHIVE_DIR: "Archive folder for the embedded default. Default <data dir>/archive",
   INNGEST_APP_ID: "Inngest app id. Default ballast",
   INNGEST_DEV:
-    "1 or the dev server URL: use the Inngest dev server. Default on in development/test; must be unset in staging/production.",
+    "1 or the dev server URL: use the Inngest dev server (unsigned requests). Off unless set; only allowed in development/test and without INNGEST_SIGNING_KEY.",
   INNGEST_EVENT_KEY: "Inngest event key (secret). Required in staging/production.",
   INNGEST_SIGNING_KEY:
     "Inngest signing key (secret); requests to /api/inngest are verified with it. Required in staging/production.",
@@ -152,6 +174,8 @@ export const VARIABLES = {
   INNGEST_BASE_URL: "Self-hosted Inngest base URL.",
   INNGEST_RUNNER:
     "auto | inngest | embedded. Who runs the workflows: Inngest, or the app's embedded runner (development/test only). auto: Inngest in staging/production; in development the dev server when INNGEST_DEV names one that answers, or an event key is set, else the embedded runner. Default auto.",
+  INNGEST_SERVE_ORIGIN:
+    "The app's public origin, e.g. https://ballast.example.com: Inngest is told to call <origin>/api/inngest whatever the request's Host header says. Set it in production (https).",
   GITHUB_API_URL: "GitHub REST API base URL. Default https://api.github.com",
   GITHUB_TOKEN: "GitHub token for github sources (secret).",
   GITHUB_APP_ID: "GitHub App id (instead of a token).",
@@ -175,6 +199,14 @@ export const VARIABLES = {
   WEBHOOK_MAX_BODY_BYTES: "Largest accepted webhook body. Default 10485760.",
   SEARCH_EF_SEARCH:
     "HNSW candidates examined per search (pgvector hnsw.ef_search), 10-1000. Higher finds more of the exact nearest chunks, slower. Default 100.",
+  SOURCE_LOCAL_ROOTS:
+    "Folders (comma-separated absolute paths) under which the HTTP API may add local git repositories and file:// URLs. Default empty: the API refuses local paths; the CLI always accepts them.",
+  OUTBOUND_ALLOW_HOSTS:
+    "Comma-separated host names, addresses or CIDRs that user-supplied URLs (git remotes) may reach although they are private, loopback or link-local, e.g. git.internal,10.1.2.0/24.",
+  OUTBOUND_ALLOW_PRIVATE:
+    "true → user-supplied URLs may reach any private, loopback or link-local address. Default false; not allowed in staging/production.",
+  TRUSTED_PROXIES:
+    "Whose X-Forwarded-For to believe: comma-separated addresses/CIDRs of your reverse proxies, or vercel (Vercel's own x-vercel-forwarded-for). Default: vercel on Vercel, else none (the connection's address).",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -194,6 +226,16 @@ export const SECRET_VARIABLES = [
 ] as const satisfies readonly VariableName[];
 
 const optionalString = z.string().optional();
+/** Comma-separated values, trimmed, empty entries dropped. */
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== ""),
+  );
 const url = (protocols: string[]) =>
   z
     .string()
@@ -275,6 +317,7 @@ const rawSchema = z.object({
   INNGEST_RUNNER: z
     .enum(["auto", "inngest", "embedded"], { message: "must be auto, inngest or embedded" })
     .optional(),
+  INNGEST_SERVE_ORIGIN: url(["https:", "http:"]),
   GITHUB_API_URL: url(["https:", "http:"]),
   GITHUB_TOKEN: optionalString,
   GITHUB_APP_ID: z.string().regex(/^\d+$/, "must be the numeric app id").optional(),
@@ -297,6 +340,10 @@ const rawSchema = z.object({
   MAX_FILE_BYTES: int(1, 1024 * 1024 * 1024),
   WEBHOOK_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024),
   SEARCH_EF_SEARCH: int(10, 1000),
+  SOURCE_LOCAL_ROOTS: list,
+  OUTBOUND_ALLOW_HOSTS: list,
+  OUTBOUND_ALLOW_PRIVATE: bool,
+  TRUSTED_PROXIES: list,
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -439,12 +486,65 @@ function buildConfig(
     need("INNGEST_EVENT_KEY", raw.INNGEST_EVENT_KEY, inMode);
     need("INNGEST_SIGNING_KEY", raw.INNGEST_SIGNING_KEY, inMode);
   }
-  const inngestDev = strict ? false : inngestDevRaw !== "0";
   if (strict && raw.INNGEST_RUNNER === "embedded")
     problems.push({
       variable: "INNGEST_RUNNER",
       message: `cannot be embedded ${inMode}: workflows need Inngest's durable execution`,
     });
+  // Dev mode is never the default: only when asked for (1 or a dev server URL) and no signing
+  // key is configured, so a deployment with keys can never fall back to unsigned requests.
+  const devRequested = inngestDevRaw !== undefined && inngestDevRaw !== "0";
+  if (!strict && devRequested && raw.INNGEST_SIGNING_KEY !== undefined)
+    problems.push({
+      variable: "INNGEST_DEV",
+      message:
+        "cannot be set together with INNGEST_SIGNING_KEY: dev mode accepts unsigned requests (unset one of them)",
+    });
+  const inngestDev = !strict && devRequested && raw.INNGEST_SIGNING_KEY === undefined;
+  if (
+    strict &&
+    raw.INNGEST_SERVE_ORIGIN !== undefined &&
+    !raw.INNGEST_SERVE_ORIGIN.startsWith("https:")
+  )
+    problems.push({ variable: "INNGEST_SERVE_ORIGIN", message: `must be an https URL ${inMode}` });
+
+  // Security
+  const sourceLocalRoots: string[] = [];
+  for (const root of raw.SOURCE_LOCAL_ROOTS) {
+    if (!path.isAbsolute(root))
+      problems.push({ variable: "SOURCE_LOCAL_ROOTS", message: `${root} is not an absolute path` });
+    else if (path.resolve(root) === path.parse(path.resolve(root)).root)
+      problems.push({
+        variable: "SOURCE_LOCAL_ROOTS",
+        message: "must not contain the filesystem root (that would allow every path)",
+      });
+    else sourceLocalRoots.push(path.resolve(root));
+  }
+  if (strict && raw.OUTBOUND_ALLOW_PRIVATE === true)
+    problems.push({
+      variable: "OUTBOUND_ALLOW_PRIVATE",
+      message: `cannot be true ${inMode}; list the internal hosts in OUTBOUND_ALLOW_HOSTS instead`,
+    });
+  for (const entry of raw.OUTBOUND_ALLOW_HOSTS) {
+    const problem = hostOrCidrProblem(entry);
+    if (problem)
+      problems.push({ variable: "OUTBOUND_ALLOW_HOSTS", message: `${entry}: ${problem}` });
+  }
+  let trustedProxies: "vercel" | string[];
+  if (raw.TRUSTED_PROXIES.length === 1 && raw.TRUSTED_PROXIES[0]?.toLowerCase() === "vercel")
+    trustedProxies = "vercel";
+  else if (raw.TRUSTED_PROXIES.length === 0)
+    trustedProxies = raw.VERCEL_ENV !== undefined ? "vercel" : [];
+  else {
+    trustedProxies = raw.TRUSTED_PROXIES;
+    for (const entry of raw.TRUSTED_PROXIES) {
+      if (!isIpOrCidr(entry))
+        problems.push({
+          variable: "TRUSTED_PROXIES",
+          message: `${entry} is not an IP address or CIDR (or the single word vercel)`,
+        });
+    }
+  }
 
   // GitHub
   if ((raw.GITHUB_APP_ID === undefined) !== (raw.GITHUB_APP_PRIVATE_KEY === undefined)) {
@@ -509,12 +609,20 @@ function buildConfig(
     inngest: {
       appId: raw.INNGEST_APP_ID ?? "ballast",
       dev: inngestDev,
-      devServerUrl: inngestDevRaw?.includes("://") ? inngestDevRaw : undefined,
+      devServerUrl: inngestDev && inngestDevRaw?.includes("://") ? inngestDevRaw : undefined,
       eventKey: raw.INNGEST_EVENT_KEY,
       signingKey: raw.INNGEST_SIGNING_KEY,
       signingKeyFallback: raw.INNGEST_SIGNING_KEY_FALLBACK,
       baseUrl: raw.INNGEST_BASE_URL,
       runner: raw.INNGEST_RUNNER ?? "auto",
+      serveOrigin: raw.INNGEST_SERVE_ORIGIN?.replace(/\/+$/, ""),
+    },
+    security: {
+      sourceLocalRoots,
+      outboundAllowHosts: raw.OUTBOUND_ALLOW_HOSTS.map((h) => h.toLowerCase()),
+      outboundAllowPrivate: raw.OUTBOUND_ALLOW_PRIVATE ?? false,
+      outboundHttpsOnly: strict,
+      trustedProxies,
     },
     github: {
       apiUrl: (raw.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, ""),
@@ -548,6 +656,31 @@ function buildConfig(
     search: { efSearch: raw.SEARCH_EF_SEARCH ?? 100 },
     secrets,
   };
+}
+
+function isIpOrCidr(value: string): boolean {
+  return ipaddr.isValid(value) || isCidr(value);
+}
+
+function isCidr(value: string): boolean {
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A host name, an IP address or a CIDR; undefined when fine, else why not. */
+function hostOrCidrProblem(value: string): string | undefined {
+  if (isIpOrCidr(value)) return undefined;
+  if (
+    /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(
+      value,
+    )
+  )
+    return undefined;
+  return "not a host name, IP address or CIDR";
 }
 
 function inferDriver(databaseUrl: string | undefined): "pglite" | "neon" | "pg" {

@@ -91,11 +91,11 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
   });
 
   const inngestProblems: string[] = [];
-  if (!config.inngest.dev) {
+  const inngestOff = !config.inngest.dev && !config.inngest.signingKey && !strict;
+  if (!config.inngest.dev && !inngestOff) {
     if (!config.inngest.signingKey) inngestProblems.push("INNGEST_SIGNING_KEY missing");
     if (!config.inngest.eventKey) inngestProblems.push("INNGEST_EVENT_KEY missing");
   }
-
   const parts: Record<string, PartHealth> = {
     database: {
       ...database,
@@ -118,15 +118,17 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
     inngest: {
       status: inngestProblems.length > 0 ? "down" : "ok",
       required: strict,
-      backend: config.inngest.dev ? "dev-server" : "cloud",
-      embedded: config.inngest.dev,
+      backend: config.inngest.dev ? "dev-server" : inngestOff ? "off" : "cloud",
+      embedded: config.inngest.dev || inngestOff,
       latencyMs: null,
       detail:
         inngestProblems.length > 0
           ? inngestProblems.join("; ")
           : config.inngest.dev
-            ? "dev mode: unsigned, events go to the local dev server"
-            : "signing key configured; requests are verified",
+            ? "dev mode (INNGEST_DEV): unsigned, events go to the local dev server"
+            : inngestOff
+              ? "off: no INNGEST_SIGNING_KEY and no INNGEST_DEV; /api/inngest answers 503 (workflows: see the workflows part)"
+              : "signing key configured; requests are verified",
     },
     workflows: {
       ...workflows,

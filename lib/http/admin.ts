@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { ApiKeyIdentity } from "../auth/api-keys";
-import { recordAudit } from "../auth/audit";
+import { recordAudit, recordDenial } from "../auth/audit";
 import type { Role } from "../auth/roles";
 import { BallastError } from "../errors";
 import { getRuntime, type Runtime } from "../runtime";
-import { bearerToken, clientAddress, identify, requireRole } from "./authenticate";
+import { bearerToken, callerAddress, identify, requireRole } from "./authenticate";
+import { rateLimitKey } from "./client-address";
 import { errorResponse } from "./respond";
 
 export interface AdminContext<P> {
@@ -70,8 +71,19 @@ export function adminRoute<P = Record<string, never>>(
       details.reason = bearerToken(request)
         ? "invalid or revoked key"
         : "missing Authorization: Bearer header";
-      details.client = clientAddress(request);
-      await audit("anonymous", null, "denied", error.status);
+      const client = callerAddress(runtime, request);
+      details.client = client;
+      // Aggregated per client and minute: an anonymous client cannot grow the log without bound.
+      await recordDenial(runtime.db, runtime.redis.kv("audit"), rateLimitKey(client), {
+        actor: "anonymous",
+        actorKeyId: null,
+        action: options.action,
+        target,
+        result: "denied",
+        status: error.status,
+        details,
+        requestId,
+      }).catch((failure) => runtime.log.error({ err: failure, requestId }, "audit write failed"));
       return errorResponse(error);
     }
     try {

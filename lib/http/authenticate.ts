@@ -2,6 +2,7 @@ import { type ApiKeyIdentity, verifyApiKey } from "../auth/api-keys";
 import { type Role, roleAllows } from "../auth/roles";
 import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from "../errors";
 import type { Runtime } from "../runtime";
+import { clientAddress, rateLimitKey } from "./client-address";
 
 /** Failed authentications allowed per client address per minute before 429. */
 const AUTH_FAILURES_PER_MINUTE = 30;
@@ -13,9 +14,9 @@ export function bearerToken(request: Request): string | null {
   return match?.[1] ?? null;
 }
 
-export function clientAddress(request: Request): string {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || request.headers.get("x-real-ip") || "unknown";
+/** The calling client's address (see client-address.ts for whose headers are believed). */
+export function callerAddress(runtime: Runtime, request: Request): string {
+  return clientAddress(request, runtime.config.security.trustedProxies);
 }
 
 /**
@@ -31,7 +32,9 @@ export async function identify(runtime: Runtime, request: Request): Promise<ApiK
     limit: AUTH_FAILURES_PER_MINUTE,
     windowMs: 60_000,
   });
-  const verdict = await limiter.limit(clientAddress(request)).catch(() => ({ allowed: true }));
+  const verdict = await limiter
+    .limit(rateLimitKey(callerAddress(runtime, request)))
+    .catch(() => ({ allowed: true }));
   if (!verdict.allowed)
     throw new TooManyRequestsError("too many failed authentications; retry later", 60);
   throw new UnauthorizedError();

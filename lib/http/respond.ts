@@ -59,13 +59,16 @@ export async function readJsonBody(request: Request, maxBytes = 1024 * 1024): Pr
   }
 }
 
-/** Like readJsonBody, but an absent or empty body is `{}` (every field optional). */
+/**
+ * Reads an optional JSON body: undefined when there is none — no body, `Content-Length: 0`, an
+ * empty chunked body, or only whitespace, whatever the Content-Type says.
+ */
 export async function readOptionalJsonBody(
   request: Request,
   maxBytes = 1024 * 1024,
 ): Promise<unknown> {
   const text = await readTextBody(request, maxBytes);
-  if (text.trim() === "") return {};
+  if (text.trim() === "") return undefined;
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -1,13 +1,28 @@
+import { getConfig } from "../config";
 import type { EventSender } from "../outbox/outbox";
 import { getRuntime, type Runtime } from "../runtime";
 import { receiveGitHubWebhook } from "../webhooks/receive-github";
 import { errorResponse, json } from "./respond";
+import { withSecurityHeaders } from "./security-headers";
 
 /** POST /api/webhooks/github; `send` delivers the outbox's events (to Inngest, in the app). */
 export async function githubWebhookResponse(
   request: Request,
   send: EventSender,
 ): Promise<Response> {
+  const response = await answer(request, send);
+  return withSecurityHeaders(response, { hsts: hstsWanted() });
+}
+
+function hstsWanted(): boolean {
+  try {
+    return getConfig().mode !== "development";
+  } catch {
+    return true;
+  }
+}
+
+async function answer(request: Request, send: EventSender): Promise<Response> {
   let runtime: Runtime | undefined;
   try {
     runtime = await getRuntime();

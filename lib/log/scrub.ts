@@ -12,6 +12,7 @@ const PATTERNS: RegExp[] = [
   /\bgh[pousr]_[A-Za-z0-9]{20,}/g, // GitHub tokens
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
   /(?<=:\/\/[^:/@\s]+:)[^@\s/]+(?=@)/g, // passwords in URLs
+  /(?<=\b(?:https?|git|ftps?):\/\/)[^:/@\s]+(?=@)/gi, // a token as the user name of an http(s)/git URL
 ];
 
 export const REDACTED = "[REDACTED]";

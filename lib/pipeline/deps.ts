@@ -4,6 +4,8 @@ import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
 import type { EmbeddingProvider } from "../embedding";
 import type { Logger } from "../log/logger";
 import type { Runtime } from "../runtime";
+import { urlPolicyFor } from "../security/source-access";
+import type { UrlPolicy } from "../security/url-policy";
 import { createSourceReader } from "../sources";
 import type { SourceLocation, SourceReader } from "../sources/types";
 import type { SyncTiming } from "../workflows/sync-source";
@@ -23,6 +25,8 @@ export interface PipelineDeps {
   indexBuildMemory?: string;
   /** Overrides of the sync workflow's waits (tests); production uses SYNC_TIMING. */
   syncTiming?: Partial<SyncTiming>;
+  /** Where git remotes may be fetched from (OUTBOUND_* settings); default https to public addresses. */
+  urlPolicy?: UrlPolicy;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -36,6 +40,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     maxFileBytes: config.sync.maxFileBytes,
     workDir: config.sync.workDir,
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
+    urlPolicy: urlPolicyFor(config),
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,
@@ -62,6 +67,7 @@ export function readerForLocation(
     workDir: deps.workDir,
     github: { ...deps.github, installationId },
     log: deps.log,
+    urlPolicy: deps.urlPolicy,
   });
 }
 

@@ -2,17 +2,33 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { documents, sources } from "../../db/schema";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { redactLocation } from "../security/redact";
 import { validateGlobs } from "../sources/filter";
+import { parseSourceArgument } from "../sources/parse";
 import type { SourceLocation } from "../sources/types";
 
 export type SourceRecord = typeof sources.$inferSelect;
 
+/** A new source as a user gives it (admin API body, CLI arguments). */
+export interface SourceInput {
+  location: string;
+  name?: string;
+  branch?: string;
+  include?: string[];
+  exclude?: string[];
+  maxFileBytes?: number;
+}
+
+/** A new source with its location already parsed (parseNewSource makes one from user input). */
 export interface NewSource extends SourceLocation {
   name?: string;
   include?: string[];
   exclude?: string[];
   maxFileBytes?: number;
 }
+
+/** The per-source file size limit: at least 1 byte, at most 1 GiB (as MAX_FILE_BYTES). */
+export const MAX_FILE_BYTES_RANGE = { min: 1, max: 1024 * 1024 * 1024 } as const;
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
@@ -33,22 +49,81 @@ export function defaultSourceName(location: SourceLocation): string {
   );
 }
 
-export async function addSource(db: Database, input: NewSource): Promise<SourceRecord> {
-  const name = input.name ?? defaultSourceName(input);
+/** Checks a per-source maxFileBytes; 422 naming the allowed range. */
+export function checkMaxFileBytes(value: unknown, field = "maxFileBytes"): number | undefined {
+  if (value === undefined) return undefined;
+  const { min, max } = MAX_FILE_BYTES_RANGE;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max)
+    throw new ValidationError(
+      `${field} must be a whole number of bytes from ${min} to ${max} (1 GiB)`,
+      [{ path: field, message: `allowed range ${min}-${max}` }],
+    );
+  return value;
+}
+
+/**
+ * The one normalisation of a new source, used by the admin API and the CLI alike: the
+ * location parsed (github:o/r → o/r, paths made absolute, surrounding whitespace dropped,
+ * credentials refused), the globs checked and normalised, the size limit in range. Throws
+ * ValidationError (422) naming the first problem.
+ */
+export function parseNewSource(input: SourceInput): NewSource {
+  const location = parseSourceArgument(input.location);
+  const name = input.name?.trim();
+  if (name !== undefined && !NAME_PATTERN.test(name))
+    throw new ValidationError(
+      `source name "${name}" must be 1-63 of a-z 0-9 . _ - starting with a letter or digit`,
+      [{ path: "name", message: "invalid" }],
+    );
+  const branch = input.branch?.trim() || location.branch;
+  return {
+    kind: location.kind,
+    location: location.location,
+    ...(branch ? { branch } : {}),
+    ...(name ? { name } : {}),
+    include: validateGlobs(input.include ?? [], "include"),
+    exclude: validateGlobs(input.exclude ?? [], "exclude"),
+    maxFileBytes: checkMaxFileBytes(input.maxFileBytes),
+  };
+}
+
+/**
+ * Refuses a location that is not in the form parseNewSource produces (`github:o/r` stored as a
+ * github location, a trailing newline, a relative path, credentials): whatever the caller, what
+ * is stored is what a webhook, a sync and a lookup by location will match.
+ */
+function assertCanonical(input: SourceLocation): void {
+  let parsed: SourceLocation | undefined;
+  try {
+    parsed = parseSourceArgument(
+      input.kind === "github" ? `github:${input.location}` : input.location,
+    );
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.kind !== input.kind || parsed.location !== input.location)
+    throw new ValidationError(
+      `source location ${JSON.stringify(input.location.slice(0, 200))} is not a normalised ${input.kind} location`,
+      [{ path: "location", message: "not normalised" }],
+    );
+}
+
+/** Stores a source normalised by parseNewSource; `name` overrides its name (free-name retries). */
+export async function addSource(
+  db: Database,
+  input: NewSource,
+  options: { name?: string } = {},
+): Promise<SourceRecord> {
+  const name = options.name ?? input.name ?? defaultSourceName(input);
   if (!NAME_PATTERN.test(name))
     throw new ValidationError(
       `source name "${name}" must be 1-63 of a-z 0-9 . _ - starting with a letter or digit`,
       [{ path: "name", message: "invalid" }],
     );
-  if (
-    input.maxFileBytes !== undefined &&
-    (!Number.isInteger(input.maxFileBytes) || input.maxFileBytes < 1)
-  )
-    throw new ValidationError("maxFileBytes must be a positive whole number", [
-      { path: "maxFileBytes", message: "invalid" },
-    ]);
-  const include = validateGlobs(input.include ?? []);
-  const exclude = validateGlobs(input.exclude ?? []);
+  assertCanonical(input);
+  const maxFileBytes = checkMaxFileBytes(input.maxFileBytes);
+  const include = validateGlobs(input.include ?? [], "include");
+  const exclude = validateGlobs(input.exclude ?? [], "exclude");
   const [row] = await db
     .insert(sources)
     .values({
@@ -58,12 +133,17 @@ export async function addSource(db: Database, input: NewSource): Promise<SourceR
       branch: input.branch ?? null,
       include,
       exclude,
-      maxFileBytes: input.maxFileBytes ?? null,
+      maxFileBytes: maxFileBytes ?? null,
     })
     .onConflictDoNothing()
     .returning();
   if (!row) throw new ConflictError(`a source named "${name}" already exists`, "source_exists");
   return row;
+}
+
+/** A source as shown to a user (API, CLI): any credential in its location redacted. */
+export function sourceView<T extends { location: string }>(source: T): T {
+  return { ...source, location: redactLocation(source.location) };
 }
 
 export async function listSources(

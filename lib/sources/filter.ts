@@ -1,14 +1,16 @@
-import picomatch from "picomatch";
 import { ValidationError } from "../errors";
+import { checkGlob, compileGlobs, GLOB_LIMITS, GlobSyntaxError, type PathMatcher } from "./glob";
 
 /**
  * Which files of a source get indexed: by path (include/exclude globs, built-in excludes, size)
  * before anything is downloaded, then by content (binary, empty) once the bytes are in hand.
  *
- * Globs are picomatch globs over repository-relative paths with "/" separators, dotfiles
- * included (`dot: true`): `*` stays within one directory, `**` crosses directories. A glob that
+ * Globs (syntax in ./glob.ts) are matched over repository-relative paths with "/" separators,
+ * dotfiles included: `*` stays within one directory, `**` crosses directories. A glob that
  * matches a directory also matches everything under it, so `docs` and `docs/` mean `docs/**`.
  * User globs are case-sensitive; the built-in excludes are not (`LOGO.PNG` is an image too).
+ * Matching runs on RE2 (linear time in the path) and user globs are bounded in length and
+ * wildcards, so no pattern or file name can stall planning.
  */
 
 export type SkipReason =
@@ -190,8 +192,6 @@ export const DEFAULT_EXCLUDES: readonly string[] = Object.freeze([
   `**/*.{${BINARY_EXTENSIONS.join(",")}}`,
 ]);
 
-const GLOB_OPTIONS = { dot: true } as const;
-
 function invalid(glob: string, field: string, index: number, why: string): ValidationError {
   return new ValidationError(`invalid glob ${JSON.stringify(glob)} in ${field}: ${why}`, [
     { path: `${field}[${index}]`, message: why },
@@ -225,12 +225,17 @@ function unbalanced(glob: string): string | undefined {
 /**
  * Checks and normalises globs: trims, drops a leading "./" and a trailing "/". Throws a
  * ValidationError naming the first bad glob: empty, absolute, with "..", a Windows separator, a "!"
- * negation (use exclude), control characters, unbalanced brackets, or one that matches nothing.
+ * negation (use exclude), control characters, unbalanced brackets, a syntax RE2 refuses, or one
+ * over GLOB_LIMITS (length, wildcards, alternatives; at most 100 globs per list).
  */
 export function validateGlobs(globs: string[], field = "globs"): string[] {
   if (!Array.isArray(globs))
     throw new ValidationError(`${field} must be a list of globs`, [
       { path: field, message: "not a list" },
+    ]);
+  if (globs.length > GLOB_LIMITS.maxGlobs)
+    throw new ValidationError(`${field} may hold at most ${GLOB_LIMITS.maxGlobs} globs`, [
+      { path: field, message: `more than ${GLOB_LIMITS.maxGlobs}` },
     ]);
   const out: string[] = [];
   globs.forEach((raw, index) => {
@@ -263,33 +268,18 @@ export function validateGlobs(globs: string[], field = "globs"): string[] {
       );
     const balance = unbalanced(glob);
     if (balance) throw invalid(raw, field, index, balance);
-    let regex: RegExp;
     try {
-      regex = picomatch.makeRe(glob, GLOB_OPTIONS);
+      checkGlob(glob);
     } catch (error) {
-      throw invalid(raw, field, index, error instanceof Error ? error.message : String(error));
+      if (error instanceof GlobSyntaxError) throw invalid(raw, field, index, error.message);
+      throw error;
     }
-    if (regex.source === "$^") throw invalid(raw, field, index, "matches nothing");
     out.push(glob);
   });
   return out;
 }
 
-type Matcher = (path: string) => boolean;
-
-/**
- * One regular expression for a list of globs (each of picomatch's is anchored), which also
- * matches everything under a matching directory.
- */
-function compile(globs: readonly string[], nocase: boolean): Matcher | undefined {
-  if (globs.length === 0) return undefined;
-  const patterns = globs.flatMap((g) => (g.endsWith("/**") ? [g] : [g, `${g}/**`]));
-  const source = patterns
-    .map((g) => picomatch.makeRe(g, { ...GLOB_OPTIONS, nocase }).source)
-    .join("|");
-  const regex = new RegExp(source, nocase ? "i" : "");
-  return (path) => regex.test(path);
-}
+type Matcher = PathMatcher;
 
 function normalisePath(path: string): string {
   let p = path;
@@ -313,10 +303,11 @@ export function createPathFilter(
       { path: "maxFileBytes", message: "invalid" },
     ]);
   }
-  const include = compile(validateGlobs(options.include, "include"), false);
-  const exclude = compile(validateGlobs(options.exclude, "exclude"), false);
+  const include = compileGlobs(validateGlobs(options.include, "include"));
+  const exclude = compileGlobs(validateGlobs(options.exclude, "exclude"));
   const useDefaults = options.defaultExcludes ?? true;
-  if (useDefaults) defaultMatcher ??= compile(DEFAULT_EXCLUDES, true);
+  if (useDefaults)
+    defaultMatcher ??= compileGlobs(DEFAULT_EXCLUDES, { nocase: true, limits: false });
   const defaults = useDefaults ? defaultMatcher : undefined;
   const { maxFileBytes } = options;
   return (rawPath, sizeBytes) => {

@@ -4,6 +4,13 @@ import path from "node:path";
 import { processEnv } from "../config/env";
 import { BallastError, NotFoundError, UnavailableError, ValidationError } from "../errors";
 import { createScrubber } from "../log/scrub";
+import {
+  type CheckedUrl,
+  checkOutboundUrl,
+  DEFAULT_URL_POLICY,
+  type Resolver,
+  type UrlPolicy,
+} from "../security/url-policy";
 import { catFileBatch, GitCommandError, runGit, splitNul } from "./git-cli";
 import {
   type Change,
@@ -41,6 +48,13 @@ export interface GitReaderOptions {
   workDir: string;
   log?: SourceLogger;
   networkTimeoutMs?: number;
+  /**
+   * Where a remote may be fetched from, checked before every network operation (DNS can
+   * change between checks). Default: DEFAULT_URL_POLICY (https to public addresses only).
+   */
+  urlPolicy?: UrlPolicy;
+  /** Host name resolution for the policy check (tests). */
+  resolve?: Resolver;
 }
 
 /** Serialises mirror updates within this process (git's ref locks guard across processes). */
@@ -167,6 +181,29 @@ export class GitSourceReader implements SourceReader {
     return { ...processEnv(), GIT_TERMINAL_PROMPT: "0" };
   }
 
+  /**
+   * `git -c` options for one network operation on this remote, after checking it against the
+   * URL policy: only the remote's own protocol, no redirects (a public URL must not bounce to
+   * 169.254.169.254), and for http(s) the connection pinned to the addresses just checked, so
+   * a DNS answer that changes between the check and git's own lookup is not used.
+   */
+  private async networkOptions(): Promise<string[]> {
+    const location = this.source.location;
+    const options = ["-c", "protocol.allow=never", "-c", "protocol.ext.allow=never"];
+    if (/^file:/i.test(location)) return [...options, "-c", "protocol.file.allow=always"];
+    const checked = await checkOutboundUrl(
+      location,
+      this.options.urlPolicy ?? DEFAULT_URL_POLICY,
+      this.options.resolve,
+    );
+    options.push("-c", `protocol.${checked.scheme}.allow=always`);
+    if (checked.scheme === "http" || checked.scheme === "https") {
+      options.push("-c", "http.followRedirects=false");
+      options.push("-c", `http.curloptResolve=${curlResolveEntry(checked)}`);
+    }
+    return options;
+  }
+
   private async ensureMirror(): Promise<string> {
     const dir = this.mirrorPath();
     return withMirrorLock(dir, async () => {
@@ -198,11 +235,11 @@ export class GitSourceReader implements SourceReader {
   }
 
   private async fetch(gitDir: string): Promise<void> {
+    const network = await this.networkOptions();
     try {
       await runGit(
         [
-          "-c",
-          "protocol.ext.allow=never",
+          ...network,
           "--git-dir",
           gitDir,
           "fetch",
@@ -246,25 +283,14 @@ export class GitSourceReader implements SourceReader {
   }
 
   private async remoteDefaultBranch(gitDir: string): Promise<string | undefined> {
+    const network = await this.networkOptions();
     let out: string;
     try {
       out = (
-        await runGit(
-          [
-            "-c",
-            "protocol.ext.allow=never",
-            "--git-dir",
-            gitDir,
-            "ls-remote",
-            "--symref",
-            "origin",
-            "HEAD",
-          ],
-          {
-            env: this.networkEnv(),
-            timeoutMs: this.options.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS,
-          },
-        )
+        await runGit([...network, "--git-dir", gitDir, "ls-remote", "--symref", "origin", "HEAD"], {
+          env: this.networkEnv(),
+          timeoutMs: this.options.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS,
+        })
       ).stdout.toString("utf8");
     } catch (error) {
       throw this.remoteError("ls-remote", error);
@@ -477,6 +503,13 @@ export class GitSourceReader implements SourceReader {
     });
     return result;
   }
+}
+
+/** `host:port:address[,address]` for git's http.curloptResolve (curl's CURLOPT_RESOLVE). */
+function curlResolveEntry(checked: CheckedUrl): string {
+  const bracket = (a: string) => (a.includes(":") ? `[${a}]` : a);
+  const host = checked.host.includes(":") ? `[${checked.host}]` : checked.host;
+  return `${host}:${checked.port}:${checked.addresses.map(bracket).join(",")}`;
 }
 
 async function isBareRepo(dir: string): Promise<boolean> {

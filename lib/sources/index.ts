@@ -22,6 +22,7 @@ export function createSourceReader(
         workDir: options.workDir,
         log: options.log,
         networkTimeoutMs: options.gitNetworkTimeoutMs,
+        urlPolicy: options.urlPolicy,
       });
     case "github":
       if (!options.github) {

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { ValidationError } from "../errors";
+import { redactLocation } from "../security/redact";
 import { parseOwnerRepo } from "./github";
 import type { SourceLocation } from "./types";
 
@@ -16,7 +17,8 @@ const GITHUB_HOSTS = new Set(["github.com", "www.github.com"]);
 const SCP_LIKE = /^([^/@:\s]+)@([^/:\s]+):(.+)$/;
 
 function invalid(arg: string, reason: string): ValidationError {
-  return new ValidationError(`invalid source ${JSON.stringify(arg)}: ${reason}`, [
+  // Redacted: a refused URL may be refused precisely because it carries a credential.
+  return new ValidationError(`invalid source ${JSON.stringify(redactLocation(arg))}: ${reason}`, [
     { path: "source", message: reason },
   ]);
 }
@@ -87,7 +89,20 @@ export function parseSourceArgument(arg: string): SourceLocation {
     if (url.protocol === "file:" && (url.pathname === "" || url.pathname === "/")) {
       throw invalid(arg, "a file:// URL needs a path");
     }
+    if (url.protocol === "file:" && url.hostname !== "" && url.hostname !== "localhost")
+      throw invalid(arg, "a file:// URL must name a local path (file:///path)");
     if (url.protocol !== "file:" && !url.hostname) throw invalid(arg, "the URL has no host");
+    // Credentials would be stored in plain text and shown to every viewer: refuse them. An ssh
+    // user name (ssh://git@host/…) is not a secret; anything in an http(s) or git URL may be
+    // (https://<token>@host is a common way to pass a token).
+    const sshLike =
+      url.protocol === "ssh:" || url.protocol === "git+ssh:" || url.protocol === "ssh+git:";
+    if (url.password || (url.username && !sshLike))
+      throw invalid(
+        arg,
+        "credentials do not belong in a source URL (they would be stored and shown in plain text); use a URL without them and give git its credentials another way (a credential helper, an ssh key, or GITHUB_TOKEN / a GitHub App for GitHub)",
+      );
+    if (url.search || url.hash) throw invalid(arg, "a git URL takes no query string or fragment");
     return { kind: "git", location: value };
   }
 

@@ -1,4 +1,5 @@
 import { BallastError } from "../errors";
+import type { UrlPolicy } from "../security/url-policy";
 
 /**
  * Source readers: one interface over a git repository (local path or git URL, read with the
@@ -97,6 +98,8 @@ export interface CreateSourceReaderOptions {
   log?: SourceLogger;
   /** Longest a single git network operation (clone, fetch, ls-remote) may take; default 10 minutes. */
   gitNetworkTimeoutMs?: number;
+  /** Where git remotes may be fetched from (checked before every fetch). Default: https to public addresses. */
+  urlPolicy?: UrlPolicy;
 }
 
 /**

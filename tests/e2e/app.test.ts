@@ -9,7 +9,7 @@ import {
   cli,
   ensureBuilt,
   freePort,
-  spawnServer,
+  startServer,
   startApp,
 } from "../support/app-server";
 import { launchBrowser } from "../support/browser";
@@ -85,19 +85,36 @@ describe("the app on the embedded defaults", () => {
     expect(body.results[0]).toMatchObject({ path: "src/verify.ts", startLine: 1 });
   });
 
-  it("serves the Inngest endpoint at both paths", async () => {
+  it("keeps the Inngest endpoint off at both paths without a signing key or INNGEST_DEV", async () => {
     for (const p of ["/api/inngest", "/inngest"]) {
-      const response = await fetch(`${url}${p}`);
-      expect(response.status).toBe(200);
-      expect(((await response.json()) as { mode: string }).mode).toBe("dev");
+      for (const method of ["GET", "POST", "PUT"]) {
+        const response = await fetch(`${url}${p}`, { method });
+        expect(response.status, `${method} ${p}`).toBe(503);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe("endpoint_not_configured");
+        expect(body.error.message).toMatch(/INNGEST_SIGNING_KEY.*INNGEST_DEV=1/);
+      }
     }
   });
 
   it("renders the home page in Chromium", async () => {
     browser = await launchBrowser();
     const page = await browser.newPage();
-    await page.goto(url);
+    const violations: string[] = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text()))
+        violations.push(message.text());
+    });
+    const response = await page.goto(url);
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp).toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
+    expect(csp).not.toContain("unsafe-inline");
     expect(await page.textContent("h1")).toBe("Ballast");
+    // Next's client runtime ran under the CSP (its scripts carry the nonce) and the stylesheet
+    // applied: nothing was refused.
+    await page.waitForFunction(() => "next" in window);
+    expect(await page.evaluate(() => getComputedStyle(document.body).margin)).toBe("32px");
+    expect(violations).toEqual([]);
     await page.click("a[href='/api/health']");
     await page.waitForURL(/api\/health/);
     expect(await page.textContent("body")).toContain('"status":"ok"');
@@ -105,7 +122,7 @@ describe("the app on the embedded defaults", () => {
 
   it("refuses to start with a production configuration that is missing its backends", async () => {
     const port = await freePort();
-    const broken = spawnServer(baseEnv(dataDir, { BALLAST_ENV: "production" }), port);
+    const broken = startServer(baseEnv(dataDir, { BALLAST_ENV: "production" }), port);
     const code = await new Promise<number | null>((resolve) => broken.child.on("exit", resolve));
     expect(code).not.toBe(0);
     for (const variable of [

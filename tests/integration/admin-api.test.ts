@@ -7,6 +7,7 @@ import { GET as sourcesGet, POST as sourcesPost } from "../../app/api/admin/sour
 import { GET as searchGet } from "../../app/api/search/route";
 import { createApiKey, revokeApiKey } from "../../lib/auth/api-keys";
 import { listAudit } from "../../lib/auth/audit";
+import { installPeerAddressStamp, PEER_HEADER } from "../../lib/http/client-address";
 import { setRuntime } from "../../lib/runtime";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
@@ -30,7 +31,8 @@ function call(
     headers?: Record<string, string>;
   } = {},
 ) {
-  const headers: Record<string, string> = { ...init.headers };
+  // What the server's peer stamp does for a real connection (see client-address.ts).
+  const headers: Record<string, string> = { [PEER_HEADER]: "192.0.2.1", ...init.headers };
   if (init.key) headers.authorization = `Bearer ${init.key}`;
   return handler(
     new Request(`http://localhost${init.path ?? "/api/admin/x"}`, {
@@ -47,6 +49,7 @@ describe("admin API authentication, roles and audit", () => {
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
+    installPeerAddressStamp();
     rt = await createTestRuntime(SECRETS);
     setRuntime(rt);
     for (const role of ["viewer", "operator", "admin"]) {
@@ -153,29 +156,74 @@ describe("admin API authentication, roles and audit", () => {
     expect(unknown.status).toBe(404);
   });
 
-  it("throttles repeated failed authentications from one address with 429, on admin and search routes", async () => {
-    const headers = { "x-forwarded-for": "203.0.113.77" };
+  it("throttles repeated failed authentications from one peer with 429 however X-Forwarded-For is forged, on admin and search routes", async () => {
+    // No trusted proxy is configured, so a forged X-Forwarded-For changes nothing: every attempt
+    // counts against the connection's own address.
+    const peer = { [PEER_HEADER]: "203.0.113.77" };
     const statuses: number[] = [];
-    for (let i = 0; i < 31; i++)
-      statuses.push((await call(configGet as Handler, { key: "wrong-key", headers })).status);
-    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
-    const limited = await call(configGet as Handler, { key: "wrong-key", headers });
-    expect(limited.status).toBe(429);
+    for (let i = 0; i < 40; i++)
+      statuses.push(
+        (
+          await call(configGet as Handler, {
+            key: "wrong-key",
+            headers: {
+              ...peer,
+              "x-forwarded-for": `198.51.100.${i}`,
+              "x-real-ip": `198.51.100.${i}`,
+            },
+          })
+        ).status,
+      );
+    // 30 failures a minute (a sliding window: a minute boundary can move the turning point a
+    // little), then 429.
+    expect(
+      statuses.slice(0, 20).every((s) => s === 401),
+      statuses.join(),
+    ).toBe(true);
+    expect(
+      statuses.slice(-5).every((s) => s === 429),
+      statuses.join(),
+    ).toBe(true);
+    expect(
+      statuses.every((s) => s === 401 || s === 429),
+      statuses.join(),
+    ).toBe(true);
+    const limited = await call(configGet as Handler, { key: "wrong-key", headers: peer });
     expect(limited.headers.get("retry-after")).toBe("60");
-    const search = await searchGet(new Request("http://localhost/api/search?q=x", { headers }));
+    const search = await searchGet(
+      new Request("http://localhost/api/search?q=x", {
+        headers: { ...peer, "x-forwarded-for": "192.0.2.251" },
+      }),
+    );
     expect(search.status).toBe(429);
-    // Another address, and a valid key, are not affected.
+    // Another peer, and a valid key, are not affected.
     expect(
       (
         await call(configGet as Handler, {
           key: "wrong-key",
-          headers: { "x-forwarded-for": "203.0.113.78" },
+          headers: { [PEER_HEADER]: "203.0.113.78" },
         })
       ).status,
     ).toBe(401);
-    expect((await call(configGet as Handler, { key: keys.viewer, headers })).status).toBe(200);
-    const entries = await listAudit(rt.db, { limit: 500 });
-    expect(entries.some((e) => e.status === 429 && e.result === "denied")).toBe(true);
+    expect((await call(configGet as Handler, { key: keys.viewer, headers: peer })).status).toBe(
+      200,
+    );
+
+    // 40 denials wrote a handful of rows, each with a count, 401s and 429s apart.
+    const denied = (await listAudit(rt.db, { limit: 500 })).filter(
+      (e) =>
+        e.actor === "anonymous" &&
+        e.action === "config.read" &&
+        (e.details as { client?: string }).client === "203.0.113.77",
+    );
+    const unauthorized = denied.filter((e) => e.status === 401);
+    const throttled = denied.filter((e) => e.status === 429);
+    expect(unauthorized.length).toBeGreaterThanOrEqual(1);
+    expect(unauthorized.length).toBeLessThanOrEqual(2); // a minute boundary may split them
+    expect(throttled.length).toBeGreaterThanOrEqual(1);
+    expect(throttled.length).toBeLessThanOrEqual(2);
+    const counts = unauthorized.map((e) => Number((e.details as { count?: number }).count));
+    expect(Math.max(...counts)).toBeGreaterThanOrEqual(8);
   });
 
   it("stops accepting a revoked key at once", async () => {

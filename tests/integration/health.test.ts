@@ -2,6 +2,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { GET as healthGet } from "../../app/api/health/route";
+import { createApiKey } from "../../lib/auth/api-keys";
 import type { HealthReport } from "../../lib/health/check";
 import { createRedisStore } from "../../lib/redis";
 import { setRuntime } from "../../lib/runtime";
@@ -9,8 +10,9 @@ import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
 async function health(
   query = "",
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: HealthReport & { probe?: string } }> {
-  const response = await healthGet(new Request(`http://localhost/api/health${query}`));
+  const response = await healthGet(new Request(`http://localhost/api/health${query}`, { headers }));
   return {
     status: response.status,
     body: (await response.json()) as HealthReport & { probe?: string },
@@ -45,20 +47,34 @@ describe("GET /api/health", () => {
     });
     expect(body.parts.redis).toMatchObject({ backend: "in-process", embedded: true, status: "ok" });
     expect(body.parts.archive).toMatchObject({ backend: "folder", embedded: true, status: "ok" });
-    expect(body.parts.inngest).toMatchObject({
-      backend: "dev-server",
-      embedded: true,
-      status: "ok",
-    });
-    // No Inngest answers here, so the embedded runner runs the workflows.
+    // No signing key and no INNGEST_DEV: the Inngest endpoint is off, and since no Inngest
+    // answers, the app's embedded runner runs the workflows.
+    expect(body.parts.inngest).toMatchObject({ backend: "off", embedded: true, status: "ok" });
     expect(body.parts.workflows).toMatchObject({
       backend: "embedded-runner",
       embedded: true,
       status: "ok",
     });
-    expect(body.parts.workflows?.detail).toMatch(/embedded runner/);
     expect(typeof body.parts.database?.latencyMs).toBe("number");
     expect(JSON.stringify(body)).not.toContain("whsec-health-secret-000001");
+  });
+
+  it("shows no path, host or error text to an anonymous caller, and the details to a viewer key", async () => {
+    rt = await createTestRuntime();
+    setRuntime(rt);
+    const anonymous = await health();
+    const text = JSON.stringify(anonymous.body);
+    expect(text).not.toContain(rt.dataDir);
+    expect(text).not.toMatch(/"detail"/);
+    for (const part of Object.values(anonymous.body.parts)) expect(part.detail).toBeUndefined();
+
+    const key = (await createApiKey(rt.db, { name: "ops", role: "viewer", createdBy: "test" })).key;
+    const detailed = await health("", { authorization: `Bearer ${key}` });
+    expect(detailed.status).toBe(200);
+    expect(detailed.body.parts.archive?.detail).toContain(rt.dataDir);
+    expect((await health("", { authorization: "Bearer blst_nope" })).status).toBe(401);
+    // Liveness stays anonymous.
+    expect((await health("?probe=live", { authorization: "Bearer blst_nope" })).status).toBe(200);
   });
 
   it("answers liveness without touching dependencies", async () => {

@@ -1,38 +1,52 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { open, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { buildIsStale, nextBin, projectRoot, runNext } from "../../scripts/next-app";
 
 /**
- * The production server as an operator runs it, for end-to-end tests: one `next build` shared
- * by every test file (serialised with a lock directory, since vitest runs files in parallel),
- * then `next start` on a free loopback port with a clean environment.
+ * The production server as an operator runs it, for the test files that need one (e2e,
+ * security): one `next build` at a time whichever file asks first (a lock file serialises
+ * them: two builds in one folder would collide), then `next start` per test file.
  */
 const LOCK = path.join(projectRoot, ".next-build.lock");
 
-export async function ensureBuilt(): Promise<void> {
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch {
-      // Another file is building; a lock older than 10 minutes is from a crashed run.
-      try {
-        if (Date.now() - statSync(LOCK).mtimeMs > 10 * 60_000) rmSync(LOCK, { recursive: true });
-      } catch {
-        // gone meanwhile
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+function alive(pid: number): boolean {
   try {
-    if (buildIsStale()) {
-      const code = await runNext(["build"]);
-      if (code !== 0) throw new Error(`next build failed (${code})`);
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the app when stale; concurrent callers (other test files) wait for the one building. */
+export async function ensureBuilt(): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    let handle: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      handle = await open(LOCK, "wx");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-  } finally {
-    rmSync(LOCK, { recursive: true, force: true });
+    if (handle) {
+      try {
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        if (buildIsStale()) {
+          const code = await runNext(["build"]);
+          if (code !== 0) throw new Error(`next build exited with ${code}`);
+        }
+        return;
+      } finally {
+        await rm(LOCK, { force: true });
+      }
+    }
+    const holder = Number(await readFile(LOCK, "utf8").catch(() => ""));
+    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) await rm(LOCK, { force: true });
+    if (Date.now() > deadline) throw new Error("waited 10 minutes for another test's next build");
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
@@ -50,7 +64,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Only what a server needs from this environment, plus the embedded defaults in `dataDir`. */
 export function baseEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const inherited = ["PATH", "HOME", "TMPDIR", "LANG"].flatMap((k) => {
     const value = process.env[k];
@@ -65,62 +78,6 @@ export function baseEnv(dataDir: string, extra: Record<string, string> = {}): No
   };
 }
 
-export interface AppServer {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-export function spawnServer(env: NodeJS.ProcessEnv, port: number): AppServer {
-  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: projectRoot,
-    env,
-  });
-  let output = "";
-  child.stdout?.on("data", (d) => {
-    output += d;
-  });
-  child.stderr?.on("data", (d) => {
-    output += d;
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
-export async function waitForLive(server: AppServer, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null)
-      throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
-    try {
-      const response = await fetch(`${server.url}/api/health?probe=live`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`server did not become live in ${timeoutMs / 1000} s:\n${server.output()}`);
-}
-
-/** Builds if needed, starts `next start` and waits until it answers. */
-export async function startApp(env: NodeJS.ProcessEnv): Promise<AppServer> {
-  await ensureBuilt();
-  const server = spawnServer(env, await freePort());
-  await waitForLive(server);
-  return server;
-}
-
-/** The `ballast` CLI as a child process, in the project root. */
 export function cli(
   env: NodeJS.ProcessEnv,
   ...args: string[]
@@ -129,10 +86,7 @@ export function cli(
     const child = spawn(
       process.execPath,
       ["--", path.join(projectRoot, "bin", "ballast.js"), ...args],
-      {
-        cwd: projectRoot,
-        env,
-      },
+      { cwd: projectRoot, env },
     );
     let stdout = "";
     let stderr = "";
@@ -145,4 +99,63 @@ export function cli(
     child.on("error", reject);
     child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+export interface AppServer {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function startServer(env: NodeJS.ProcessEnv, port: number): AppServer {
+  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: projectRoot,
+    env,
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => {
+    output += d;
+  });
+  child.stderr?.on("data", (d) => {
+    output += d;
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+export async function waitForLive(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}/api/health?probe=live`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("server did not become live in 30 s");
+}
+
+/** Builds if needed, starts `next start` on a free port and waits until it answers. */
+export async function startApp(env: NodeJS.ProcessEnv): Promise<AppServer> {
+  await ensureBuilt();
+  const server = startServer(env, await freePort());
+  try {
+    await waitForLive(server.url, server.child);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${(error as Error).message}\n${server.output()}`);
+  }
+  return server;
 }

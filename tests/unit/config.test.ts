@@ -39,7 +39,15 @@ describe("configuration", () => {
     expect(config.redis.backend).toBe("memory");
     expect(config.redis.required).toBe(false);
     expect(config.archive.backend).toBe("folder");
-    expect(config.inngest.dev).toBe(true);
+    // Dev mode (unsigned requests) is never a default: only when asked for.
+    expect(config.inngest.dev).toBe(false);
+    expect(config.security).toEqual({
+      sourceLocalRoots: [],
+      outboundAllowHosts: [],
+      outboundAllowPrivate: false,
+      outboundHttpsOnly: false,
+      trustedProxies: [],
+    });
     expect(config.embedding.provider).toBe("local");
     const lines = summaryLines(config);
     expect(lines).toHaveLength(6);
@@ -125,6 +133,69 @@ describe("configuration", () => {
     expect(openai.ok ? [] : openai.problems.map((p) => p.variable)).toContain("OPENAI_API_KEY");
     const dev = parseConfig({ ...goodProduction, INNGEST_DEV: "1" });
     expect(dev.ok ? [] : dev.problems.map((p) => p.variable)).toContain("INNGEST_DEV");
+  });
+
+  it("runs Inngest in dev mode only when asked for and no signing key is configured", () => {
+    expect(loadConfig({}).inngest.dev).toBe(false);
+    expect(loadConfig({ INNGEST_DEV: "1" }).inngest.dev).toBe(true);
+    expect(loadConfig({ INNGEST_DEV: "http://127.0.0.1:8288" }).inngest).toMatchObject({
+      dev: true,
+      devServerUrl: "http://127.0.0.1:8288",
+    });
+    expect(loadConfig({ INNGEST_DEV: "0" }).inngest.dev).toBe(false);
+    const signed = loadConfig({ INNGEST_SIGNING_KEY: goodProduction.INNGEST_SIGNING_KEY });
+    expect(signed.inngest.dev).toBe(false);
+    for (const mode of ["development", "test"]) {
+      const both = parseConfig({
+        BALLAST_ENV: mode,
+        INNGEST_DEV: "1",
+        INNGEST_SIGNING_KEY: goodProduction.INNGEST_SIGNING_KEY,
+      });
+      expect(both.ok ? "" : both.problems.map((p) => p.message).join()).toMatch(
+        /cannot be set together with INNGEST_SIGNING_KEY/,
+      );
+    }
+    const origin = parseConfig({ ...goodProduction, INNGEST_SERVE_ORIGIN: "http://app.example" });
+    expect(origin.ok ? [] : origin.problems.map((p) => p.variable)).toContain(
+      "INNGEST_SERVE_ORIGIN",
+    );
+    expect(
+      loadConfig({ ...goodProduction, INNGEST_SERVE_ORIGIN: "https://app.example.com/" }).inngest
+        .serveOrigin,
+    ).toBe("https://app.example.com");
+  });
+
+  it("reads the security settings and refuses unsafe ones", () => {
+    const config = loadConfig({
+      SOURCE_LOCAL_ROOTS: "/srv/repos, /home/me/code/",
+      OUTBOUND_ALLOW_HOSTS: "git.internal, 10.1.2.0/24,::1",
+      OUTBOUND_ALLOW_PRIVATE: "true",
+      TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8",
+    });
+    expect(config.security).toEqual({
+      sourceLocalRoots: ["/srv/repos", "/home/me/code"],
+      outboundAllowHosts: ["git.internal", "10.1.2.0/24", "::1"],
+      outboundAllowPrivate: true,
+      outboundHttpsOnly: false,
+      trustedProxies: ["127.0.0.1", "10.0.0.0/8"],
+    });
+    expect(loadConfig({ TRUSTED_PROXIES: "Vercel" }).security.trustedProxies).toBe("vercel");
+    const { BALLAST_ENV: _unset, ...vercel } = goodProduction;
+    const onVercel = loadConfig({ ...vercel, VERCEL_ENV: "production" });
+    expect(onVercel.security).toMatchObject({ trustedProxies: "vercel", outboundHttpsOnly: true });
+    const bad = parseConfig({
+      SOURCE_LOCAL_ROOTS: "relative/dir,/",
+      OUTBOUND_ALLOW_HOSTS: "not a host!",
+      TRUSTED_PROXIES: "proxy.example.com",
+    });
+    expect(bad.ok ? [] : bad.problems.map((p) => `${p.variable}: ${p.message}`)).toEqual([
+      "SOURCE_LOCAL_ROOTS: relative/dir is not an absolute path",
+      "SOURCE_LOCAL_ROOTS: must not contain the filesystem root (that would allow every path)",
+      "OUTBOUND_ALLOW_HOSTS: not a host!: not a host name, IP address or CIDR",
+      "TRUSTED_PROXIES: proxy.example.com is not an IP address or CIDR (or the single word vercel)",
+    ]);
+    const prod = parseConfig({ ...goodProduction, OUTBOUND_ALLOW_PRIVATE: "true" });
+    expect(prod.ok ? [] : prod.problems.map((p) => p.variable)).toEqual(["OUTBOUND_ALLOW_PRIVATE"]);
   });
 
   it("redacts every secret from the effective configuration", () => {

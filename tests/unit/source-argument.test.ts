@@ -41,7 +41,6 @@ describe("parseSourceArgument", () => {
       "ssh://git@example.com/team/repo.git",
       "git://example.com/repo.git",
       "https://gitlab.com/team/repo.git",
-      "https://user:token@git.example.com/repo.git",
       "git@github.com:octo-org/hello.git",
     ]) {
       expect(parseSourceArgument(url)).toEqual({ kind: "git", location: url });
@@ -61,6 +60,12 @@ describe("parseSourceArgument", () => {
       ["https://github.com/octo-org", /github\.com\/owner\/repo/],
       ["https://github.com/octo-org/hello/tree/main", /github\.com\/owner\/repo/],
       ["https://x-access-token:abc@github.com/o/r", /credentials/],
+      ["https://user:token@git.example.com/repo.git", /credentials do not belong/],
+      ["https://glpat-0123456789abcdef@gitlab.com/team/repo.git", /credentials do not belong/],
+      ["git://user@example.com/repo.git", /credentials do not belong/],
+      ["ssh://git:hunter2@example.com/repo.git", /credentials do not belong/],
+      ["https://gitlab.com/team/repo.git?private_token=abc", /no query string/],
+      ["file://otherhost/srv/repo.git", /local path/],
       ["ftp://example.com/repo.git", /unsupported URL scheme ftp/],
       ["ext::sh -c touch% /tmp/pwned", /expected a local path/],
       ["file://", /needs a path|not a valid URL/],
@@ -76,6 +81,9 @@ describe("parseSourceArgument", () => {
       }
       expect(error, input).toBeInstanceOf(ValidationError);
       expect((error as Error).message, input).toMatch(message);
+      // A refused credential is not echoed back.
+      for (const secret of ["token@", "glpat-0123456789abcdef", "hunter2", "abc@"])
+        expect((error as Error).message, input).not.toContain(secret);
     }
   });
 });

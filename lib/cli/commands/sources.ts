@@ -2,8 +2,15 @@ import type { Command } from "commander";
 import { recordAudit } from "../../auth/audit";
 import { ValidationError } from "../../errors";
 import { readerForLocation } from "../../pipeline/deps";
-import { addSource, listSources, removeSource } from "../../pipeline/source-records";
-import { parseSourceArgument } from "../../sources";
+import {
+  addSource,
+  checkMaxFileBytes,
+  listSources,
+  MAX_FILE_BYTES_RANGE,
+  parseNewSource,
+  removeSource,
+} from "../../pipeline/source-records";
+import { redactLocation } from "../../security/redact";
 import type { CliContext } from "../context";
 import { shortSha, table } from "../output";
 
@@ -16,6 +23,17 @@ export function parsePositiveInt(name: string, value: string | undefined): numbe
       { path: name, message: value },
     ]);
   return Number(value);
+}
+
+/** --max-file-bytes: a whole number in MAX_FILE_BYTES_RANGE, named in the error otherwise. */
+function parseMaxFileBytes(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const { min, max } = MAX_FILE_BYTES_RANGE;
+  if (!/^\d+$/.test(value.trim()))
+    throw new ValidationError(`--max-file-bytes must be a whole number from ${min} to ${max}`, [
+      { path: "--max-file-bytes", message: value },
+    ]);
+  return checkMaxFileBytes(Number(value.trim()), "--max-file-bytes");
 }
 
 export function registerSourceCommands(program: Command, ctx: CliContext): void {
@@ -43,28 +61,25 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
           verify: boolean;
         },
       ) => {
-        const parsed = parseSourceArgument(location);
+        // The same normalisation as the admin API (one function), with the CLI's own flag names.
+        const parsed = parseNewSource({
+          location,
+          name: opts.name,
+          branch: opts.branch,
+          include: opts.include,
+          exclude: opts.exclude,
+          maxFileBytes: parseMaxFileBytes(opts.maxFileBytes),
+        });
         const { db } = await ctx.getRuntime();
-        const branch = opts.branch ?? parsed.branch;
         if (opts.verify) {
-          const head = await readerForLocation(await ctx.deps(), {
-            ...parsed,
-            branch,
-          }).resolveHead();
+          const head = await readerForLocation(await ctx.deps(), parsed).resolveHead();
           if (head.state === "branch-missing")
             throw new ValidationError(
-              `branch ${head.branch} does not exist in ${parsed.location}`,
+              `branch ${head.branch} does not exist in ${redactLocation(parsed.location)}`,
               [{ path: "--branch", message: "not found" }],
             );
         }
-        const source = await addSource(db, {
-          ...parsed,
-          branch,
-          name: opts.name,
-          include: opts.include,
-          exclude: opts.exclude,
-          maxFileBytes: parsePositiveInt("--max-file-bytes", opts.maxFileBytes),
-        });
+        const source = await addSource(db, parsed);
         await recordAudit(db, {
           actor: ctx.actor(),
           action: "source.add",
@@ -73,7 +88,7 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
           details: { kind: source.kind },
         });
         ctx.io.out(
-          `✓ added ${source.kind} source "${source.name}" (${source.location}${source.branch ? `@${source.branch}` : ""})`,
+          `✓ added ${source.kind} source "${source.name}" (${redactLocation(source.location)}${source.branch ? `@${source.branch}` : ""})`,
         );
       },
     );
@@ -102,7 +117,7 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
           rows.map((s) => [
             s.name,
             s.kind,
-            s.location,
+            redactLocation(s.location),
             s.branch ?? "(default)",
             s.status,
             s.documentCount,

@@ -10,9 +10,10 @@ import {
   defaultSourceName,
   findSource,
   findSourceByLocation,
+  parseNewSource,
   type SourceRecord,
 } from "../../pipeline/source-records";
-import { parseSourceArgument } from "../../sources";
+import { redactLocation } from "../../security/redact";
 import { type SyncProgress, syncSourceLocally } from "../../workflows/sync-now";
 import type { CliContext } from "../context";
 import { formatDuration, keyValueTable, shortSha } from "../output";
@@ -45,7 +46,7 @@ export function registerSyncCommand(program: Command, ctx: CliContext): void {
         throw error;
       });
       ctx.io.err(
-        `syncing "${source.name}" (${source.kind} ${source.location}${source.branch ? `@${source.branch}` : ""})${opts.full ? ", full" : ""}`,
+        `syncing "${source.name}" (${source.kind} ${redactLocation(source.location)}${source.branch ? `@${source.branch}` : ""})${opts.full ? ", full" : ""}`,
       );
       syncing = true;
       const reporter = progressReporter(ctx);
@@ -112,7 +113,7 @@ async function resolveTarget(
 ): Promise<SourceRecord> {
   const named = await findSource(db, target);
   if (named) return named;
-  const location = parseSourceArgument(target);
+  const location = parseNewSource({ location: target });
   const existing = await findSourceByLocation(db, location);
   if (existing) return existing;
   // A new location is checked before it is saved, so a typo leaves no source behind.
@@ -120,7 +121,7 @@ async function resolveTarget(
   const base = defaultSourceName(location);
   for (let n = 1; n <= 20; n++) {
     try {
-      return await addSource(db, { ...location, name: n === 1 ? base : `${base}-${n}` });
+      return await addSource(db, location, { name: n === 1 ? base : `${base}-${n}` });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
     }

@@ -20,6 +20,8 @@ import { table } from "../output";
 interface Check {
   part: string;
   required: boolean;
+  /** Set when the part is switched off by the configuration: shown as "off" with this reason. */
+  off?: string;
   run: () => Promise<string>;
 }
 
@@ -88,6 +90,7 @@ async function httpProbe(
 /** Reaches every configured backend; returns the exit code. */
 async function checkConnections(config: Config, ctx: CliContext): Promise<number> {
   const strict = config.mode === "production" || config.mode === "staging";
+  const inngestOff = !strict && !config.inngest.dev && !config.inngest.signingKey;
   const checks: Check[] = [
     {
       part: `database (${config.database.driver})`,
@@ -132,8 +135,11 @@ async function checkConnections(config: Config, ctx: CliContext): Promise<number
       },
     },
     {
-      part: `inngest (${config.inngest.dev ? "dev server" : "cloud"})`,
+      part: `inngest (${config.inngest.dev ? "dev server" : inngestOff ? "off" : "cloud"})`,
       required: strict,
+      off: inngestOff
+        ? "no INNGEST_SIGNING_KEY or INNGEST_DEV: events wait in the outbox, the CLI runs the pipeline"
+        : undefined,
       run: () => {
         const { base, key } = eventApiTarget(config.inngest);
         // An empty batch to the event API checks reachability and the event key, and sends nothing.
@@ -182,6 +188,10 @@ async function checkConnections(config: Config, ctx: CliContext): Promise<number
   const rows: string[][] = [];
   let failed = false;
   for (const check of checks) {
+    if (check.off) {
+      rows.push([check.part, "off", check.off]);
+      continue;
+    }
     try {
       rows.push([check.part, "ok", await withTimeout(check.run())]);
     } catch (error) {

@@ -12,13 +12,14 @@ export const dynamic = "force-dynamic";
 const body = z.strictObject({ mode: z.enum(["full", "incremental"]).default("incremental") });
 
 /**
- * Requests a sync of a source (operator). The run is queued at once and the request sent to
+ * Requests a sync of a source (operator); the body is optional (`{}`, none at all, or an empty
+ * chunked body all mean the default mode, incremental). The run is queued at once and the request sent to
  * Inngest; if Inngest is unreachable it waits in the outbox (202 either way).
  */
 export const POST = adminRoute<{ id: string }>(
   { role: "operator", action: "sources.sync", target: (p) => p.id },
   async ({ runtime, request, params, key, requestId, note }) => {
-    const { mode } = body.parse(await readOptionalJsonBody(request));
+    const { mode } = body.parse((await readOptionalJsonBody(request)) ?? {});
     const source = await getSource(runtime.db, params.id);
     const { run, event } = await requestSync(runtime.db, {
       sourceId: source.id,

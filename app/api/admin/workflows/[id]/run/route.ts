@@ -16,7 +16,7 @@ const body = z.strictObject({
 export const POST = adminRoute<{ id: string }>(
   { role: "admin", action: "workflows.run", target: (p) => p.id },
   async ({ runtime, request, params, key, requestId, note }) => {
-    const { at } = body.parse(await readOptionalJsonBody(request));
+    const { at } = body.parse((await readOptionalJsonBody(request)) ?? {});
     const event = await requestWorkflow(runtime.db, params.id, {
       at: at ? new Date(at) : undefined,
       requestedBy: key.name,
