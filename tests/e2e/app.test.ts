@@ -9,8 +9,8 @@ import {
   cli,
   ensureBuilt,
   freePort,
-  startServer,
   startApp,
+  startServer,
 } from "../support/app-server";
 import { launchBrowser } from "../support/browser";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";

@@ -25,7 +25,8 @@ describe("the sync workflow's rules", () => {
   let repo: TestRepo;
 
   beforeAll(async () => {
-    rt = await createTestRuntime({ SYNC_BATCH_SIZE: "2" });
+    // Loopback git remotes are allowed here: one test points a source at a closed local port.
+    rt = await createTestRuntime({ SYNC_BATCH_SIZE: "2", OUTBOUND_ALLOW_HOSTS: "127.0.0.1" });
     repo = await createTestRepo();
     await repo.writeMany({
       "a.md": "# A\n\nalpha\n",

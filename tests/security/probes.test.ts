@@ -192,7 +192,15 @@ describe("the probes of issue 6, against next start", () => {
     const port = await freePort();
     const up = spawn(
       process.execPath,
-      ["--import", "tsx", path.join(projectRoot, "scripts", "up.ts"), "--source", repo.dir, "--port", String(port)],
+      [
+        "--import",
+        "tsx",
+        path.join(projectRoot, "scripts", "up.ts"),
+        "--source",
+        repo.dir,
+        "--port",
+        String(port),
+      ],
       { cwd: projectRoot, env: { ...baseEnv(upDir), PORT: String(port) } },
     );
     upProcess = up;
