@@ -30,8 +30,9 @@ export interface BrowserChoice {
   source: "system" | "@sparticuz/chromium";
 }
 
-export async function findChromium(): Promise<BrowserChoice> {
-  const system = SYSTEM_CHROMIUM.find((candidate) => existsSync(candidate));
+/** The system's Chromium among `candidates`, else the bundled one. */
+export async function findChromium(candidates = SYSTEM_CHROMIUM): Promise<BrowserChoice> {
+  const system = candidates.find((candidate) => existsSync(candidate));
   if (system) return { executablePath: system, args: QUIET_ARGS, source: "system" };
   const bundled = (await import("@sparticuz/chromium")).default;
   return {
