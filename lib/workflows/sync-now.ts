@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { RunMode, RunTrigger } from "../../db/schema";
-import { errorMessage } from "../errors";
 import type { PipelineDeps } from "../pipeline/deps";
 import type { PlanOutcome } from "../pipeline/plan";
 import type { BatchOutcome } from "../pipeline/process-batch";
@@ -135,6 +134,6 @@ export async function syncSourceLocally(
     throw error;
   }
   const run = await findRunByDedupeKey(deps.db, dedupeKey);
-  if (!run) throw new Error(`the sync made no run (${errorMessage(dedupeKey)})`);
+  if (!run) throw new Error(`the sync made no run for ${dedupeKey}`);
   return run;
 }
