@@ -168,7 +168,9 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-describe("ballast CLI (child process)", () => {
+// Each test starts CLI processes (tsx, then PGlite in a fresh directory): generous time, so a
+// loaded machine makes them slow, not failing.
+describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
   describe.concurrent("validate-env", () => {
     let dataDir: string;
     beforeAll(async () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = fileURLToPath(new URL("../../bin/ballast.js", import.meta.url));
 /** A CLI process that runs longer than this is killed, and the result says so. */
-const KILL_AFTER_MS = 50_000;
+const KILL_AFTER_MS = 150_000;
 
 export interface CliResult {
   /** The exit code, or null when the process ended on a signal. */

@@ -22,10 +22,14 @@ interface Check {
   required: boolean;
   /** Set when the part is switched off by the configuration: shown as "off" with this reason. */
   off?: string;
+  /** How long it may take; default TIMEOUT_MS. */
+  timeoutMs?: number;
   run: () => Promise<string>;
 }
 
 const TIMEOUT_MS = 5000;
+/** Opening the embedded database may run initdb in a fresh directory: not a network round trip. */
+const EMBEDDED_OPEN_TIMEOUT_MS = 60_000;
 
 export function registerValidateEnvCommand(program: Command, ctx: CliContext): void {
   program
@@ -56,16 +60,13 @@ export function registerValidateEnvCommand(program: Command, ctx: CliContext): v
     });
 }
 
-async function withTimeout<T>(work: Promise<T>): Promise<T> {
+async function withTimeout<T>(work: Promise<T>, timeoutMs = TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)),
-          TIMEOUT_MS,
-        );
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
   } finally {
@@ -94,6 +95,7 @@ async function checkConnections(config: Config, ctx: CliContext): Promise<number
   const checks: Check[] = [
     {
       part: `database (${config.database.driver})`,
+      timeoutMs: config.database.driver === "pglite" ? EMBEDDED_OPEN_TIMEOUT_MS : TIMEOUT_MS,
       required: true,
       run: async () => {
         const db = await openDatabase(config.database, { migrate: false });
@@ -193,7 +195,7 @@ async function checkConnections(config: Config, ctx: CliContext): Promise<number
       continue;
     }
     try {
-      rows.push([check.part, "ok", await withTimeout(check.run())]);
+      rows.push([check.part, "ok", await withTimeout(check.run(), check.timeoutMs)]);
     } catch (error) {
       if (check.required) failed = true;
       rows.push([
