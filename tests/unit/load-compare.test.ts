@@ -306,7 +306,11 @@ describe("npm run load -- --compare FILE --current FILE", () => {
         "--current",
         file,
       ],
-      { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } },
+      {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, LOG_LEVEL: "silent" },
+      },
     );
   };
 
