@@ -321,7 +321,7 @@ function comparisonTable(comparison: Comparison): string {
     style: { head: [], border: [] },
   });
   const show = (v: number | null, unit: string) =>
-    v === null ? "—" : `${Math.round(v * 1000) / 1000}${unit ? ` ${unit}` : ""}`;
+    v === null ? "—" : `${Math.round(v * 100) / 100}${unit ? ` ${unit}` : ""}`;
   for (const row of comparison.rows)
     table.push([
       row.label,

@@ -55,7 +55,10 @@ const fail = (message: string): never => {
   throw new StepFailure(message);
 };
 
-/** Checks and normalises the base URL: http(s), no credentials, no query; trailing / dropped. */
+/**
+ * Checks and normalises the base URL: https (http only to this machine), no credentials, no
+ * query; trailing / dropped. Redirects are not followed (the key goes to this origin only).
+ */
 export function smokeBaseUrl(value: string): string {
   let url: URL;
   try {
@@ -68,6 +71,12 @@ export function smokeBaseUrl(value: string): string {
   if (url.username || url.password)
     throw new Error("--url must not carry credentials (pass the API key with --key)");
   if (url.search || url.hash) throw new Error("--url must be the app's origin, without ? or #");
+  const loopback =
+    url.hostname === "localhost" || /^127\./.test(url.hostname) || url.hostname === "[::1]";
+  if (url.protocol === "http:" && !loopback)
+    throw new Error(
+      "--url must be https unless it is this machine (localhost): the API key and secrets would travel in clear text",
+    );
   return url.href.replace(/\/+$/, "");
 }
 

@@ -176,6 +176,7 @@ describe("ballast smoke against next start", () => {
       ["ftp://example.com", /must be an http\(s\) URL/],
       ["https://user:pw@example.com", /must not carry credentials/],
       ["https://example.com/?x=1", /without \? or #/],
+      ["http://example.com", /must be https unless it is this machine/],
       ["not a url", /is not a URL/],
     ] as const) {
       const run = await cli(cliEnv, "smoke", "--url", url, "--key", key);
