@@ -70,15 +70,24 @@ export class Report {
   }
 }
 
-/** Writes the report as bench/results/<ISO date>.json and bench/results/latest.json. */
-export async function writeResults(dir: string, date: Date, body: unknown): Promise<string[]> {
+/**
+ * Writes the report as bench/results/<ISO date>.json and bench/results/latest.json, or with a
+ * prefix (`load` → load-<ISO date>.json and load-latest.json).
+ */
+export async function writeResults(
+  dir: string,
+  date: Date,
+  body: unknown,
+  prefix?: string,
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const stamp = date
     .toISOString()
     .replace(/:/g, "-")
     .replace(/\.\d+Z$/, "Z");
   const text = `${JSON.stringify(body, null, 2)}\n`;
-  const files = [path.join(dir, `${stamp}.json`), path.join(dir, "latest.json")];
+  const name = (base: string) => (prefix ? `${prefix}-${base}` : base);
+  const files = [path.join(dir, name(`${stamp}.json`)), path.join(dir, name("latest.json"))];
   for (const file of files) await writeFile(file, text);
   return files;
 }

@@ -7,6 +7,7 @@ import { registerKeyCommands } from "./commands/keys";
 import { registerOutboxCommands } from "./commands/outbox";
 import { registerRunCommands } from "./commands/runs";
 import { registerSearchCommand } from "./commands/search";
+import { registerSmokeCommand } from "./commands/smoke";
 import { registerSourceCommands } from "./commands/sources";
 import { registerSyncCommand } from "./commands/sync";
 import { registerValidateEnvCommand } from "./commands/validate-env";
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerOutboxCommands(program, ctx);
   registerHealthCommand(program, ctx);
   registerWorkflowCommands(program, ctx);
+  registerSmokeCommand(program, ctx);
   return program;
 }
 
