@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Database } from "../../db/client";
 import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
 import type { EmbeddingProvider } from "../embedding";
+import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
 import type { Runtime } from "../runtime";
 import { createSourceReader } from "../sources";
@@ -74,6 +75,7 @@ export function indexConfigHash(deps: Pick<PipelineDeps, "chunking" | "embedder"
         size: deps.chunking.size,
         overlap: deps.chunking.overlap,
         space: deps.embedder.space,
+        lexical: LEXICAL_VERSION,
       }),
     )
     .digest("hex")

@@ -4,6 +4,7 @@ import type { Database } from "../../db/client";
 import { syncRunItems } from "../../db/schema";
 import { type Chunk, chunkDocument, detectLanguage } from "../chunking";
 import { BallastError, errorMessage, isRetryable } from "../errors";
+import { chunkLexemes } from "../index/lexical";
 import {
   type ChunkRow,
   chunksOfDocuments,
@@ -13,6 +14,7 @@ import {
   documentsByPath,
   type ExistingChunk,
   insertChunks,
+  type MovedChunk,
   reusableVectors,
   updateBlobShas,
   updateChunkPositions,
@@ -102,7 +104,7 @@ interface Vectors {
 interface Writes {
   documents: DocumentRow[];
   chunks: Omit<ChunkRow, "documentId">[];
-  moved: ExistingChunk[];
+  moved: MovedChunk[];
   staleChunkIds: string[];
   results: ItemResult[];
 }
@@ -374,14 +376,19 @@ function assembleWrites(
           previous.startLine !== chunk.startLine ||
           previous.endLine !== chunk.endLine ||
           previous.heading !== heading;
-        if (moved)
+        if (moved) {
+          const lexemes =
+            previous.heading !== heading ? chunkLexemes(chunk.content, path, heading) : undefined;
           writes.moved.push({
             ...previous,
+            sourceId: source.id,
             ordinal: chunk.ordinal,
             startLine: chunk.startLine,
             endLine: chunk.endLine,
             heading,
+            ...(lexemes ? { lexemes: { tsvector: lexemes.tsvector, list: lexemes.lexemes } } : {}),
           });
+        }
         continue;
       }
       const embedding = vectors.byHash.get(chunk.contentHash);
@@ -399,6 +406,7 @@ function assembleWrites(
         embedded++;
         tokens += chunkTokens;
       } else reused++;
+      const lexical = chunkLexemes(chunk.content, path, heading);
       writes.chunks.push({
         id: chunk.id,
         sourceId: source.id,
@@ -414,6 +422,8 @@ function assembleWrites(
         embeddingSpace: embedder.space,
         dims: embedder.dimensions,
         embedding,
+        lexemes: lexical.tsvector,
+        lexemeList: lexical.lexemes,
       });
     }
     const billedTokens = Math.round(tokens * vectors.tokenScale);
