@@ -4,7 +4,6 @@ import { type Database, rowsOf } from "../../db/client";
 import type { EmbeddingProvider } from "../embedding";
 import { ValidationError } from "../errors";
 import {
-  anyOf,
   HEADING_PREFIX,
   LABEL_WEIGHTS,
   lexemeQuery,
@@ -49,12 +48,28 @@ export interface RankingOptions {
   lowWeightPaths: string[];
   /** Their weight, 0-1 (1 = no change). */
   lowWeight: number;
+  /**
+   * Weight of the vector ranking in the fusion, against 1 for the lexical ranking. Undefined:
+   * 1 for semantic embedders (OpenAI, Cohere); LOCAL_VECTOR_WEIGHT for the local embedder.
+   */
+  vectorWeight?: number;
 }
 
 export const DEFAULT_RANKING: RankingOptions = {
   lowWeightPaths: DEFAULT_LOW_WEIGHT_PATHS,
   lowWeight: 0.5,
 };
+
+/**
+ * The local embedder's vectors are hashed bags of the same words the lexical side matches,
+ * without IDF or fields: a noisier copy of the lexical evidence. In the fusion they break
+ * ties and lift chunks that share many of the query's words, rather than vote as an equal.
+ */
+export const LOCAL_VECTOR_WEIGHT = 0.3;
+
+export function vectorWeightFor(embedder: Pick<EmbeddingProvider, "provider">): number {
+  return embedder.provider === "local" ? LOCAL_VECTOR_WEIGHT : 1;
+}
 
 /** Field weights of a term found in the path or in the chunk's symbol/heading, against the body's ~1. */
 export const PATH_WEIGHT = 0.7;
@@ -181,6 +196,7 @@ export async function searchChunks(
   const { query, k } = validateSearch(request.query, request.k);
   const mode = request.mode ?? "hybrid";
   const ranking = { ...DEFAULT_RANKING, ...request.ranking };
+  const vectorWeight = ranking.vectorWeight ?? vectorWeightFor(embedder);
   const lexemes = await lexemeStatistics(db, queryTerms(query), request.sourceId);
   const lexical = await lexicalSearch(db, lexemes, request.sourceId, Math.max(LEXICAL_POOL, k));
   const vectors =
@@ -211,7 +227,7 @@ export async function searchChunks(
       ? (lexicalById.get(id)?.score ?? 0)
       : mode === "vector"
         ? (vectors.get(id) ?? 0)
-        : (rrf(lexicalRank.get(id)) + rrf(vectorRank.get(id))) / 2;
+        : (rrf(lexicalRank.get(id)) + vectorWeight * rrf(vectorRank.get(id))) / (1 + vectorWeight);
 
   const rows = await chunkRows(db, ids);
   const lowWeight = picomatch(ranking.lowWeightPaths, { dot: true });
@@ -296,10 +312,12 @@ async function lexemeStatistics(
 }
 
 /**
- * BM25-style scoring through the GIN index. The rarest lexemes pick the candidates (their
- * postings add up to at most CANDIDATE_POSTINGS, however common the other query words are);
- * every query lexeme then scores them: Σ idf × saturation (body) or idf × field weight
- * (path, symbol), the saturation read back from the lexeme's weight label by ts_rank.
+ * BM25-style scoring through the GIN index, term at a time. The rarest lexemes pick the
+ * candidates: each is looked up on its own (its postings, scored by ts_rank, which reads back
+ * the saturation from the lexeme's weight label) until their document frequencies add up to
+ * CANDIDATE_POSTINGS, so common words cost nothing however many chunks hold them. The commoner
+ * lexemes then score only the best candidates. Score: Σ idf × saturation (body terms) or
+ * idf × field weight (path, symbol terms).
  */
 async function lexicalSearch(
   db: Database,
@@ -315,38 +333,76 @@ async function lexicalSearch(
     selected.push(lexeme);
     postings += lexeme.df;
   }
+  const rest = lexemes.slice(selected.length);
   const weights = sql.raw(`'{${LABEL_WEIGHTS.join(",")}}'::float4[]`);
-  const ranks = lexemes.map(
-    (l) => sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`,
-  );
-  const score = sql.join(
-    lexemes.map((l, i) => sql`${sql.raw(l.coefficient.toFixed(6))} * ${ranks[i]}`),
-    sql` + `,
-  );
   const sourceFilter = sourceId ? sql`and c.source_id = ${sourceId}` : sql``;
-  const rows = rowsOf<{ id: string; score: number; ranks: number[] }>(
-    await db.execute(sql`
-      select id, score, ranks from (
-        select c.id, ${score} as score, array[${sql.join(ranks, sql`, `)}]::float4[] as ranks
-        from chunks c
-        where c.lexemes @@ ${anyOf(selected.map((l) => l.lexeme))}::tsquery ${sourceFilter}
-      ) s order by score desc, id limit ${limit}`),
+  const ranks = new Map<string, Map<number, number>>();
+  const add = (id: string, lexeme: number, rank: number) => {
+    let entry = ranks.get(id);
+    if (!entry) {
+      entry = new Map();
+      ranks.set(id, entry);
+    }
+    entry.set(lexeme, rank);
+  };
+  const postingsRows = rowsOf<{ i: number; id: string; rank: number }>(
+    await db.execute(
+      sql.join(
+        selected.map(
+          (
+            l,
+            i,
+          ) => sql`(select ${sql.raw(String(i))} as i, c.id, ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0) as rank
+            from chunks c where c.lexemes @@ ${lexemeQuery(l.lexeme)}::tsquery ${sourceFilter})`,
+        ),
+        sql` union all `,
+      ),
+    ),
   );
-  return rows.map((row) => {
-    const ranks = parseFloatArray(row.ranks);
+  for (const row of postingsRows) add(row.id, Number(row.i), Number(row.rank));
+  const scoreOf = (entry: Map<number, number>) => {
+    let score = 0;
+    for (const [i, rank] of entry) score += (lexemes[i]?.coefficient ?? 0) * rank;
+    return score;
+  };
+  let ranked = [...ranks.entries()]
+    .map(([id, entry]) => ({ id, entry, score: scoreOf(entry) }))
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  if (rest.length > 0 && ranked.length > 0) {
+    // Common lexemes can still reorder the candidates: score the best few with them.
+    const head = ranked.slice(0, limit * 2);
+    const restRanks = rest.map(
+      (l) => sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`,
+    );
+    const rows = rowsOf<{ id: string; ranks: unknown }>(
+      await db.execute(sql`
+        select c.id, array[${sql.join(restRanks, sql`, `)}]::float4[] as ranks
+        from chunks c where c.id = any(${sql.param(head.map((h) => h.id))}::text[])`),
+    );
+    for (const row of rows) {
+      const values = parseFloatArray(row.ranks);
+      values.forEach((rank, j) => {
+        if (rank > 0) add(row.id, selected.length + j, rank);
+      });
+    }
+    ranked = head
+      .map((h) => ({ ...h, score: scoreOf(h.entry) }))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  }
+  return ranked.slice(0, limit).map(({ id, entry, score }) => {
     const terms: TermMatch[] = [];
-    lexemes.forEach((l, i) => {
-      const rank = ranks[i] ?? 0;
-      if (rank > 0)
+    for (const [i, rank] of entry) {
+      const l = lexemes[i];
+      if (l && rank > 0)
         terms.push({
           term: l.term,
           field: l.field,
           idf: round4(l.idf),
           weight: round4(l.coefficient * rank),
         });
-    });
+    }
     terms.sort((a, b) => b.weight - a.weight);
-    return { id: row.id, score: Number(row.score), terms };
+    return { id, score, terms };
   });
 }
 
