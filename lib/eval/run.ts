@@ -85,19 +85,21 @@ export async function materialiseNpmPackage(
     recursive: true,
     filter: (src) => !path.relative(packageDir, src).split(path.sep).includes("node_modules"),
   });
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "ballast eval",
-    GIT_AUTHOR_EMAIL: "eval@ballast.invalid",
-    GIT_COMMITTER_NAME: "ballast eval",
-    GIT_COMMITTER_EMAIL: "eval@ballast.invalid",
-    GIT_AUTHOR_DATE: "2000-01-01T00:00:00Z",
-    GIT_COMMITTER_DATE: "2000-01-01T00:00:00Z",
-  };
-  const git = (...args: string[]) => run("git", args, { cwd: dir, env, maxBuffer: 64 << 20 });
+  const git = (...args: string[]) => run("git", args, { cwd: dir, maxBuffer: 64 << 20 });
   await git("init", "-q", "-b", "main");
   await git("add", "-A", "-f");
-  await git("commit", "-q", "--no-gpg-sign", "-m", `${name}@${version}`);
+  await git(
+    "-c",
+    "user.name=ballast eval",
+    "-c",
+    "user.email=eval@ballast.invalid",
+    "commit",
+    "-q",
+    "--no-gpg-sign",
+    "--date=2000-01-01T00:00:00Z",
+    "-m",
+    `${name}@${version}`,
+  );
   return { dir, cleanup: () => rm(tmp, { recursive: true, force: true }) };
 }
 
