@@ -414,9 +414,9 @@ function parseFloatArray(value: unknown): number[] {
 }
 
 /**
- * Cosine similarity of the query to the HNSW index's nearest chunks and to `alsoScore`
- * (the lexical candidates), computed exactly on the stored vectors. With a source filter the
- * index scan keeps going until enough matches are found (pgvector's iterative scan).
+ * Cosine similarity of the query to each source's nearest chunks (through that source's HNSW
+ * index, or exactly when it has none yet) and to `alsoScore` (the lexical candidates),
+ * computed exactly on the stored vectors.
  */
 async function vectorSearch(
   db: Database,
@@ -426,19 +426,29 @@ async function vectorSearch(
 ): Promise<Map<string, number>> {
   const vector = vectorLiteral(await embedder.embedQuery(query));
   const dims = sql.raw(String(Math.trunc(embedder.dimensions)));
-  const sourceFilter = options.sourceId ? sql`and c.source_id = ${options.sourceId}` : sql``;
+  const sourceIds = options.sourceId
+    ? [options.sourceId]
+    : rowsOf<{ id: string }>(await db.execute(sql`select id from sources order by id`)).map(
+        (r) => r.id,
+      );
+  if (sourceIds.length === 0) return new Map();
+  // One ordered scan per source, each through that source's partial index (the source id is
+  // a literal so that the planner matches the index's predicate).
+  const nearest = sql.join(
+    sourceIds.map(
+      (id) => sql`(select c.id from chunks c
+          where c.embedding_space = ${embedder.space} and c.source_id = ${sql.raw(`'${uuidLiteral(id)}'`)}
+          order by c.embedding::vector(${dims}) <=> ${vector}::vector(${dims})
+          limit ${options.pool})`,
+    ),
+    sql` union all `,
+  );
   const rows = await db.transaction(async (tx) => {
     const efSearch = Math.max(options.pool, Math.min(1000, Math.trunc(options.efSearch)));
     await tx.execute(sql.raw(`set local hnsw.ef_search = ${efSearch}`));
-    if (options.sourceId) await tx.execute(sql`set local hnsw.iterative_scan = relaxed_order`);
     return rowsOf<{ id: string; similarity: number }>(
       await tx.execute(sql`
-        with nearest as (
-          select c.id from chunks c
-          where c.embedding_space = ${embedder.space} ${sourceFilter}
-          order by c.embedding::vector(${dims}) <=> ${vector}::vector(${dims})
-          limit ${options.pool}
-        ),
+        with nearest as (${nearest}),
         candidates as (
           select id from nearest union select unnest(${sql.param(options.alsoScore)}::text[])
         )
@@ -448,6 +458,12 @@ async function vectorSearch(
     );
   });
   return new Map(rows.map((r) => [r.id, Number(r.similarity)]));
+}
+
+function uuidLiteral(id: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
+    throw new ValidationError(`not a source id: ${id}`);
+  return id;
 }
 
 interface ChunkRow {

@@ -1,4 +1,4 @@
-import { ensureVectorIndex } from "../index/vector-index";
+import { ensureSpaceVectorIndexes } from "../index/vector-index";
 import type { PipelineDeps } from "./deps";
 import {
   type FinalizeOptions,
@@ -10,8 +10,9 @@ import {
 } from "./runs";
 
 /**
- * Step 3 of a sync: make sure the space's vector index exists (a bulk load dropped it;
- * building it once is far cheaper than inserting into it row by row), then finalize.
+ * Step 3 of a sync: make sure the source's vector index exists (a bulk load dropped it;
+ * building it once is far cheaper than inserting into it row by row), then finalize. Only
+ * sources without an index are built: the others' are left as they are.
  */
 export async function completeRun(
   deps: PipelineDeps,
@@ -23,12 +24,15 @@ export async function completeRun(
   // A long index build sends no heartbeat: give the run a fresh one first.
   await heartbeat(deps.db, runId);
   const started = performance.now();
-  const built = await ensureVectorIndex(
+  const built = await ensureSpaceVectorIndexes(
     deps.db,
     { space: deps.embedder.space, dimensions: deps.embedder.dimensions },
-    { maintenanceWorkMem: deps.indexBuildMemory },
+    { maintenanceWorkMem: deps.indexBuildMemory, concurrently: deps.concurrentIndexBuilds },
   );
-  if (built)
-    deps.log.info({ runId, ms: Math.round(performance.now() - started) }, "vector index built");
+  if (built.length > 0)
+    deps.log.info(
+      { runId, sources: built, ms: Math.round(performance.now() - started) },
+      "vector index built",
+    );
   return finalizeRun(deps.db, runId, options);
 }

@@ -21,6 +21,10 @@ export interface PipelineDeps {
   github: { apiUrl: string; token?: string; appId?: string; privateKey?: string };
   /** maintenance_work_mem for vector index builds (the embedded database only). */
   indexBuildMemory?: string;
+  /** Build vector indexes with CREATE INDEX CONCURRENTLY (a shared Postgres, not PGlite). */
+  concurrentIndexBuilds?: boolean;
+  /** Upserts from which a run loads in bulk (default BULK_LOAD_MIN_DOCUMENTS in plan.ts). */
+  bulkLoadMinDocuments?: number;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -34,6 +38,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     maxFileBytes: config.sync.maxFileBytes,
     workDir: config.sync.workDir,
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
+    concurrentIndexBuilds: config.database.driver !== "pglite",
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,
