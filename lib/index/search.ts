@@ -80,7 +80,7 @@ export const RRF_K = 60;
  * Lexical candidates: the rarest query lexemes are matched through the GIN index until their
  * document frequencies add up to this; commoner lexemes only score the candidates found.
  */
-export const CANDIDATE_POSTINGS = 4000;
+export const CANDIDATE_POSTINGS = 2500;
 /** Lexical results passed on to fusion (and to the exact vector re-rank). */
 export const LEXICAL_POOL = 100;
 /** Nearest neighbours taken from the HNSW index (at least k). */
@@ -329,13 +329,26 @@ async function lexicalSearch(
   const selected: Lexeme[] = [];
   let postings = 0;
   for (const lexeme of lexemes) {
-    if (selected.length > 0 && postings + lexeme.df > CANDIDATE_POSTINGS) break;
+    if (postings + lexeme.df > CANDIDATE_POSTINGS) break;
     selected.push(lexeme);
     postings += lexeme.df;
   }
-  const rest = lexemes.slice(selected.length);
   const weights = sql.raw(`'{${LABEL_WEIGHTS.join(",")}}'::float4[]`);
   const sourceFilter = sourceId ? sql`and c.source_id = ${sourceId}` : sql``;
+  if (selected.length === 0) {
+    // Even the rarest term is common: the candidates are the chunks holding both of the two
+    // rarest (an AND, intersected inside the GIN index), at most CANDIDATE_POSTINGS of them.
+    return scoreCandidates(
+      db,
+      lexemes,
+      sql`c.lexemes @@ ${lexemes
+        .slice(0, 2)
+        .map((l) => lexemeQuery(l.lexeme))
+        .join(" & ")}::tsquery ${sourceFilter}`,
+      limit,
+    );
+  }
+  const rest = lexemes.slice(selected.length);
   const ranks = new Map<string, Map<number, number>>();
   const add = (id: string, lexeme: number, rank: number) => {
     let entry = ranks.get(id);
@@ -404,6 +417,45 @@ async function lexicalSearch(
     terms.sort((a, b) => b.weight - a.weight);
     return { id, score, terms };
   });
+}
+
+/** Scores at most CANDIDATE_POSTINGS chunks matching `where` on every lexeme at once. */
+async function scoreCandidates(
+  db: Database,
+  lexemes: Lexeme[],
+  where: ReturnType<typeof sql>,
+  limit: number,
+): Promise<LexicalResult[]> {
+  const weights = sql.raw(`'{${LABEL_WEIGHTS.join(",")}}'::float4[]`);
+  const ranks = lexemes.map(
+    (l) => sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`,
+  );
+  const rows = rowsOf<{ id: string; ranks: unknown }>(
+    await db.execute(sql`
+      select c.id, array[${sql.join(ranks, sql`, `)}]::float4[] as ranks
+      from chunks c where ${where} limit ${CANDIDATE_POSTINGS}`),
+  );
+  return rows
+    .map((row) => {
+      const values = parseFloatArray(row.ranks);
+      const terms: TermMatch[] = [];
+      let score = 0;
+      lexemes.forEach((l, i) => {
+        const rank = values[i] ?? 0;
+        if (rank <= 0) return;
+        score += l.coefficient * rank;
+        terms.push({
+          term: l.term,
+          field: l.field,
+          idf: round4(l.idf),
+          weight: round4(l.coefficient * rank),
+        });
+      });
+      terms.sort((a, b) => b.weight - a.weight);
+      return { id: row.id, score, terms };
+    })
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+    .slice(0, limit);
 }
 
 function parseFloatArray(value: unknown): number[] {

@@ -14,7 +14,7 @@ import { getSource } from "./source-records";
 const FILTER_VERSION = DEFAULT_EXCLUDES.join("|");
 
 /** Planned upserts at or above this count load in bulk (the source's index dropped, rebuilt at the end)… */
-export const BULK_LOAD_MIN_DOCUMENTS = 2000;
+export const BULK_LOAD_MIN_DOCUMENTS = 200;
 /** …when they are also at least this share of what the source already holds in the space. */
 export const BULK_LOAD_MIN_SHARE = 0.5;
 

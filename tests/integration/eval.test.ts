@@ -54,7 +54,7 @@ describe("ballast eval", () => {
     expect(hybrid?.overall.mrrAt10).toBeGreaterThanOrEqual(FLOORS.hybridMrrAt10);
     expect(hybrid?.overall.recallAt5).toBeGreaterThan(bm25?.overall.recallAt5 ?? 1);
     expect(hybrid?.overall.mrrAt10).toBeGreaterThan(bm25?.overall.mrrAt10 ?? 1);
-  });
+  }, 120_000);
 
   it("the CLI prints a table or JSON, evaluates an indexed source, and refuses bad input", async () => {
     const dataDir = await makeTempDir();
@@ -124,5 +124,5 @@ describe("ballast eval", () => {
     const badK = await runCli(["eval", "--golden", path.join(repo, "golden.json"), "-k", "0"], env);
     expect(badK.code).toBe(1);
     expect(badK.stderr).toMatch(/--k must be a positive whole number/);
-  });
+  }, 240_000);
 });
