@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigserial,
   boolean,
   index,
   integer,
@@ -87,6 +88,25 @@ export const lexicalTerms = pgTable(
     df: integer("df").notNull(),
   },
   (t) => [primaryKey({ columns: [t.term, t.sourceId] })],
+);
+
+/**
+ * Document-frequency deltas of the batches of a bulk load, written in each batch's
+ * transaction (one row per batch, arrays) and merged into lexical_terms when the run
+ * completes: one merge per run instead of thousands of row updates per batch.
+ */
+export const lexicalPending = pgTable(
+  "lexical_pending",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    sourceId: uuid("source_id")
+      .notNull()
+      .references(() => sources.id, { onDelete: "cascade" }),
+    terms: text("terms").array().notNull(),
+    dfs: integer("dfs").array().notNull(),
+    chunks: integer("chunks").notNull(),
+  },
+  (t) => [index("lexical_pending_source_idx").on(t.sourceId)],
 );
 
 /** Chunks per source with lexemes: BM25's N. */

@@ -160,7 +160,11 @@ export async function upsertDocuments(
  * Inserts chunks (a chunk id already stored is left as it is) and adds the inserted chunks'
  * lexemes to their source's document frequencies.
  */
-export async function insertChunks(db: Database, rows: ChunkRow[]): Promise<void> {
+export async function insertChunks(
+  db: Database,
+  rows: ChunkRow[],
+  options: { deferStats?: boolean } = {},
+): Promise<void> {
   const inserted: ChunkRow[] = [];
   for (let offset = 0; offset < rows.length; offset += 500) {
     const slice = rows.slice(offset, offset + 500);
@@ -184,13 +188,18 @@ export async function insertChunks(db: Database, rows: ChunkRow[]): Promise<void
       inserted.push(...slice.filter((r) => kept.has(r.id)));
     }
   }
-  await addTermStats(db, inserted);
+  await addTermStats(db, inserted, options.deferStats);
 }
 
-/** Adds chunks' lexemes to the document frequencies (one statement per source, terms in order). */
+/**
+ * Adds chunks' lexemes to the document frequencies: at once (one upsert per source, terms in
+ * order), or, for a bulk load, as one pending row per source merged when the run completes
+ * (mergePendingTermStats).
+ */
 async function addTermStats(
   db: Database,
   rows: Pick<ChunkRow, "sourceId" | "lexemeList">[],
+  defer = false,
 ): Promise<void> {
   const bySource = new Map<string, { chunks: number; df: Map<string, number> }>();
   for (const row of rows) {
@@ -205,6 +214,12 @@ async function addTermStats(
   for (const [sourceId, { chunks, df }] of bySource) {
     // Sorted, so concurrent batches lock rows in the same order (no deadlock).
     const terms = [...df.keys()].sort();
+    if (defer) {
+      await db.execute(sql`
+        insert into lexical_pending (source_id, terms, dfs, chunks)
+        values (${sourceId}, ${p(terms)}::text[], ${p(terms.map((t) => df.get(t) ?? 0))}::int[], ${chunks})`);
+      continue;
+    }
     await db.execute(sql`
       insert into lexical_terms (term, source_id, df)
       select t.term, ${sourceId}::uuid, t.df from unnest(${p(terms)}::text[], ${p(terms.map((t) => df.get(t) ?? 0))}::int[]) as t(term, df)
@@ -213,6 +228,35 @@ async function addTermStats(
       insert into lexical_sources (source_id, chunks) values (${sourceId}, ${chunks})
       on conflict (source_id) do update set chunks = lexical_sources.chunks + excluded.chunks`);
   }
+}
+
+/**
+ * Merges a source's pending document-frequency deltas (written by the batches of a bulk
+ * load) into lexical_terms and lexical_sources, in one statement. Returns the rows merged.
+ */
+export async function mergePendingTermStats(db: Database, sourceId: string): Promise<number> {
+  const [row] = rowsOf<{ n: number }>(
+    await db.execute(sql`
+      with gone as (delete from lexical_pending where source_id = ${sourceId} returning terms, dfs, chunks),
+      per_term as (
+        select u.term, sum(u.df)::int as df from gone, unnest(gone.terms, gone.dfs) as u(term, df)
+        group by u.term
+      ),
+      terms as (
+        insert into lexical_terms (term, source_id, df)
+        select term, ${sourceId}::uuid, df from per_term order by term
+        on conflict (term, source_id) do update set df = lexical_terms.df + excluded.df
+        returning 1
+      ),
+      sources as (
+        insert into lexical_sources (source_id, chunks)
+        select ${sourceId}::uuid, sum(chunks)::int from gone having count(*) > 0
+        on conflict (source_id) do update set chunks = lexical_sources.chunks + excluded.chunks
+        returning 1
+      )
+      select count(*)::int as n from gone`),
+  );
+  return Number(row?.n ?? 0);
 }
 
 /**

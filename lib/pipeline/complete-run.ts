@@ -1,4 +1,5 @@
 import { ensureSpaceVectorIndexes } from "../index/vector-index";
+import { mergePendingTermStats } from "../index/write";
 import type { PipelineDeps } from "./deps";
 import {
   type FinalizeOptions,
@@ -23,6 +24,8 @@ export async function completeRun(
   if (isFinished(run.status)) return run;
   // A long index build sends no heartbeat: give the run a fresh one first.
   await heartbeat(deps.db, runId);
+  // A bulk load's document frequencies (and any left by a run that died) join the index.
+  await mergePendingTermStats(deps.db, run.sourceId);
   const started = performance.now();
   const built = await ensureSpaceVectorIndexes(
     deps.db,

@@ -4,6 +4,7 @@ import { type Database, rowsOf } from "../../db/client";
 import { documentFailures, documents, syncRunItems, syncRuns } from "../../db/schema";
 import { BallastError, errorMessage } from "../errors";
 import { dropVectorIndex, ensureVectorIndex } from "../index/vector-index";
+import { mergePendingTermStats } from "../index/write";
 import { createPathFilter, DEFAULT_EXCLUDES } from "../sources/filter";
 import type { Change, FileEntry } from "../sources/types";
 import { indexConfigHash, type PipelineDeps, readerFor } from "./deps";
@@ -96,6 +97,9 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
     .update(JSON.stringify({ v: FILTER_VERSION, ...filterOptions }))
     .digest("hex")
     .slice(0, 16);
+  // Document frequencies left pending by a bulk load that died join the index first, so this
+  // run's deletions subtract from complete counts.
+  await mergePendingTermStats(db, source.id);
   const indexed = await indexedDocuments(db, source.id);
   const items = new Map<string, PlanItem>();
   const upsert = (entry: { path: string; blobSha: string; size: number }) =>

@@ -174,7 +174,7 @@ export async function processBatch(
     storedById,
     vectors,
   );
-  const results = await writeBatch(db, runId, source.id, items, prepared, writes);
+  const results = await writeBatch(db, runId, source.id, items, prepared, writes, run.bulkLoad);
 
   const actions = new Map(items.map((i) => [i.path, i.action]));
   for (const r of results) {
@@ -451,6 +451,7 @@ async function writeBatch(
   items: ItemRow[],
   prepared: Prepared,
   writes: Writes,
+  bulkLoad: boolean,
 ): Promise<ItemResult[]> {
   const results = [...prepared.settled, ...writes.results];
   await db.transaction(async (tx) => {
@@ -464,6 +465,8 @@ async function writeBatch(
         if (!documentId) throw new Error(`document id missing for ${row.path}`);
         return { ...row, documentId };
       }),
+      // A bulk load's document frequencies are merged once, when the run completes.
+      { deferStats: bulkLoad },
     );
     await updateChunkPositions(t, writes.moved);
     await updateBlobShas(t, sourceId, prepared.blobShaUpdates);

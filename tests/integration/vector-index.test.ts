@@ -11,6 +11,7 @@ import {
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
 import { syncSourceLocally } from "../../lib/pipeline/sync-local";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
+import { freshFullSyncSnapshot, snapshotIndex } from "../support/index-snapshot";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
 function module(name: string, n: number): string {
@@ -26,6 +27,7 @@ describe("per-source vector indexes", () => {
   let rt: TestRuntime;
   let alpha: SourceRecord;
   let beta: SourceRecord;
+  let betaRepo: string;
   const indexOid = async (source: SourceRecord) => {
     const name = vectorIndexName({
       space: rt.embedder.space,
@@ -47,6 +49,7 @@ describe("per-source vector indexes", () => {
     });
     await a.commit("alpha");
     const b = await createTestRepo();
+    betaRepo = b.dir;
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) files[`src/beta${i}.ts`] = module(`beta${i}`, 8);
     await b.writeMany(files);
@@ -77,6 +80,15 @@ describe("per-source vector indexes", () => {
     expect(run.status).toBe("succeeded");
     expect(run.bulkLoad).toBe(true);
     expect(await indexOid(beta)).not.toBeNull();
+    // The bulk load's document frequencies were merged at the end: the same as a sync that
+    // wrote them batch by batch.
+    const pending = rowsOf<{ n: number }>(
+      await rt.db.execute(sql`select count(*)::int as n from lexical_pending`),
+    );
+    expect(pending[0]?.n).toBe(0);
+    const bulkSnapshot = await snapshotIndex(rt.db, beta.id);
+    expect(bulkSnapshot.terms.length).toBeGreaterThan(0);
+    expect(bulkSnapshot).toEqual(await freshFullSyncSnapshot(rt, betaRepo));
     expect(await indexOid(alpha)).toBe(alphaIndex); // not rebuilt, not dropped
     // The per-space index is gone: every source has its own.
     const [legacy] = rowsOf<{ n: number }>(
