@@ -88,7 +88,13 @@ export async function openPeer(
   const socketDir = await mkdtemp(path.join(tmpdir(), "ballast-peer-"));
   const server = new PGLiteSocketServer({ db, path: path.join(socketDir, ".s.PGSQL.5432") });
   await server.start();
-  const pool = new pg.Pool({ host: socketDir, port: 5432, max: 1, database: "postgres" });
+  const pool = new pg.Pool({
+    host: socketDir,
+    port: 5432,
+    max: 1,
+    user: "postgres",
+    database: "postgres",
+  });
   const embeddings = new LocalEmbeddings(options.dimensions);
   const vectorStore = new PGVectorStore(embeddings, { pool, tableName: TABLE });
   await vectorStore.ensureTableInDatabase(options.dimensions);

@@ -68,6 +68,7 @@ function stem(word: string): string {
 }
 
 const WORD = /[\p{L}\p{N}_]+/gu;
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
 const PART = /[\p{Lu}]?[\p{Ll}\p{Lo}\p{M}]+|[\p{Lu}]+(?![\p{Ll}])|\p{N}+/gu;
 
 export interface Term {
@@ -77,23 +78,111 @@ export interface Term {
   whole: boolean;
 }
 
+// ASCII character classes for the fast path (code is nearly all ASCII).
+const OTHER = 0;
+const LOWER = 1;
+const UPPER = 2;
+const DIGIT = 3;
+const UNDERSCORE = 4;
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (c >= 97 && c <= 122) ASCII_CLASS[c] = LOWER;
+  else if (c >= 65 && c <= 90) ASCII_CLASS[c] = UPPER;
+  else if (c >= 48 && c <= 57) ASCII_CLASS[c] = DIGIT;
+  else if (c === 95) ASCII_CLASS[c] = UNDERSCORE;
+}
+
+/** Receives each term of a text: a stemmed part, or a whole multi-part word. */
+type TermSink = (term: string, whole: boolean) => void;
+
+function emitParts(sink: TermSink, parts: string[]): void {
+  for (const part of parts) if (part.length > 1 && !STOP_WORDS.has(part)) sink(stem(part), false);
+  if (parts.length > 1) {
+    const whole = parts.join("");
+    if (whole.length > 2 && whole.length <= 60) sink(whole, true);
+  }
+}
+
+/** Identifier parts of an ASCII word text[start, end): `[A-Z]?[a-z]+ | [A-Z]+(?![a-z]) | [0-9]+`. */
+function asciiParts(text: string, start: number, end: number, parts: string[]): void {
+  let k = start;
+  while (k < end) {
+    const cls = ASCII_CLASS[text.charCodeAt(k)] ?? OTHER;
+    let m = k + 1;
+    if (cls === DIGIT || cls === LOWER) {
+      while (m < end && ASCII_CLASS[text.charCodeAt(m)] === cls) m++;
+    } else if (cls === UPPER) {
+      while (m < end && ASCII_CLASS[text.charCodeAt(m)] === UPPER) m++;
+      const nextLower = m < end && ASCII_CLASS[text.charCodeAt(m)] === LOWER;
+      if (nextLower && m - k === 1) {
+        // `Server`: one capital and its lower-case run
+        while (m < end && ASCII_CLASS[text.charCodeAt(m)] === LOWER) m++;
+      } else if (nextLower) {
+        m--; // `HTTPServer`: the last capital starts the next part
+      }
+    } else {
+      k++; // underscore: a separator
+      continue;
+    }
+    parts.push(text.slice(k, m).toLowerCase());
+    k = m;
+  }
+}
+
 /**
  * The terms of a text, in order, with repeats: identifier parts (stemmed) and multi-part
- * words whole. Parts of one character and stop words are dropped.
+ * words whole. Parts of one character and stop words are dropped. One pass over the
+ * characters for ASCII words; a word with other letters goes through Unicode regexes.
  */
 export function terms(text: string): Term[] {
   const out: Term[] = [];
-  for (const match of text.matchAll(WORD)) {
-    const word = match[0];
-    const parts: string[] = [];
-    for (const piece of word.split("_"))
-      for (const part of piece.matchAll(PART)) parts.push(part[0].toLowerCase());
-    for (const part of parts)
-      if (part.length > 1 && !STOP_WORDS.has(part)) out.push({ term: stem(part), whole: false });
-    if (parts.length > 1) {
-      const whole = parts.join("");
-      if (whole.length > 2 && whole.length <= 60) out.push({ term: whole, whole: true });
+  scanTerms(text, (term, whole) => out.push({ term, whole }));
+  return out;
+}
+
+function scanTerms(text: string, sink: TermSink): void {
+  const n = text.length;
+  const parts: string[] = [];
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c < 128 ? ASCII_CLASS[c] === OTHER : !WORD_CHAR.test(text[i] ?? "")) {
+      i++;
+      continue;
     }
+    let j = i;
+    let ascii = true;
+    while (j < n) {
+      const d = text.charCodeAt(j);
+      if (d < 128) {
+        if (ASCII_CLASS[d] === OTHER) break;
+      } else {
+        const ch = String.fromCodePoint(text.codePointAt(j) ?? d);
+        if (!WORD_CHAR.test(ch)) break;
+        ascii = false;
+        j += ch.length;
+        continue;
+      }
+      j++;
+    }
+    parts.length = 0;
+    if (ascii) asciiParts(text, i, j, parts);
+    else
+      for (const piece of text.slice(i, j).split("_"))
+        for (const part of piece.matchAll(PART)) parts.push(part[0].toLowerCase());
+    emitParts(sink, parts);
+    i = j;
+  }
+}
+
+/** The reference tokeniser (Unicode regexes throughout), kept for tests of the fast path. */
+export function termsReference(text: string): Term[] {
+  const out: Term[] = [];
+  for (const match of text.matchAll(WORD)) {
+    const parts: string[] = [];
+    for (const piece of match[0].split("_"))
+      for (const part of piece.matchAll(PART)) parts.push(part[0].toLowerCase());
+    emitParts((term, whole) => out.push({ term, whole }), parts);
   }
   return out;
 }
@@ -118,6 +207,7 @@ export function headingTerms(heading: string | null | undefined): string[] {
 }
 
 function quote(lexeme: string): string {
+  if (lexeme.indexOf("'") < 0 && lexeme.indexOf("\\") < 0) return `'${lexeme}'`;
   return `'${lexeme.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
@@ -145,15 +235,18 @@ export function chunkLexemes(
   heading: string | null | undefined,
 ): ChunkLexemes {
   const counts = new Map<string, number>();
-  const body = terms(content);
-  for (const t of body) counts.set(t.term, (counts.get(t.term) ?? 0) + 1);
+  let length = 0;
+  scanTerms(content, (term) => {
+    counts.set(term, (counts.get(term) ?? 0) + 1);
+    length++;
+  });
   const entries: string[] = [];
   const lexemes: string[] = [];
   for (const [term, tf] of counts) {
-    entries.push(`${quote(term)}:1${saturationLabel(tf, body.length)}`);
+    entries.push(`${quote(term)}:1${saturationLabel(tf, length)}`);
     lexemes.push(term);
   }
-  for (const term of pathTerms(path)) {
+  for (const term of cachedPathTerms(path)) {
     entries.push(`${quote(PATH_PREFIX + term)}:1`);
     lexemes.push(PATH_PREFIX + term);
   }
@@ -161,7 +254,18 @@ export function chunkLexemes(
     entries.push(`${quote(HEADING_PREFIX + term)}:1`);
     lexemes.push(HEADING_PREFIX + term);
   }
-  return { tsvector: entries.join(" "), lexemes, length: body.length };
+  return { tsvector: entries.join(" "), lexemes, length };
+}
+
+// The chunks of one file arrive together: their path's terms are computed once.
+let lastPath: string | undefined;
+let lastPathTerms: string[] = [];
+function cachedPathTerms(path: string): string[] {
+  if (path !== lastPath) {
+    lastPathTerms = pathTerms(path);
+    lastPath = path;
+  }
+  return lastPathTerms;
 }
 
 /** The terms a query looks for: distinct body terms (parts and wholes), in query order. */
