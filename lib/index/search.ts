@@ -80,7 +80,7 @@ export const RRF_K = 60;
  * Lexical candidates: the rarest query lexemes are matched through the GIN index until their
  * document frequencies add up to this; commoner lexemes only score the candidates found.
  */
-export const CANDIDATE_POSTINGS = 2500;
+export const CANDIDATE_POSTINGS = 1200;
 /** Lexical results passed on to fusion (and to the exact vector re-rank). */
 export const LEXICAL_POOL = 100;
 /** Nearest neighbours taken from the HNSW index (at least k). */
@@ -229,7 +229,7 @@ export async function searchChunks(
         ? (vectors.get(id) ?? 0)
         : (rrf(lexicalRank.get(id)) + vectorWeight * rrf(vectorRank.get(id))) / (1 + vectorWeight);
 
-  const rows = await chunkRows(db, ids);
+  const rows = await chunkPaths(db, ids);
   const lowWeight = picomatch(ranking.lowWeightPaths, { dot: true });
   const scored = rows.map((row) => {
     const fused = fusedOf(row.id);
@@ -237,7 +237,12 @@ export async function searchChunks(
     return { row, fused, pathWeight, score: fused * pathWeight };
   });
   scored.sort((a, b) => b.score - a.score || (a.row.id < b.row.id ? -1 : 1));
-  return scored.slice(0, k).map(({ row, fused, pathWeight, score }) => {
+  const top = scored.slice(0, k);
+  const contents = await chunkContents(
+    db,
+    top.map((t) => t.row.id),
+  );
+  return top.map(({ row, fused, pathWeight, score }) => {
     const lex = lexicalById.get(row.id);
     const terms = lex?.terms ?? [];
     return {
@@ -251,7 +256,7 @@ export async function searchChunks(
       score: round4(score),
       similarity: vectors.has(row.id) ? round4(vectors.get(row.id) ?? 0) : null,
       lexicalScore: round4(lex?.score ?? 0),
-      snippet: snippet(row.content, query),
+      snippet: snippet(contents.get(row.id) ?? "", query),
       why: {
         fused: round4(fused),
         lexical: {
@@ -526,16 +531,24 @@ interface ChunkRow {
   start_line: number;
   end_line: number;
   heading: string | null;
-  content: string;
 }
 
-async function chunkRows(db: Database, ids: string[]): Promise<ChunkRow[]> {
+/** Where each candidate is (no content: only the top k need it, for their snippets). */
+async function chunkPaths(db: Database, ids: string[]): Promise<ChunkRow[]> {
   return rowsOf<ChunkRow>(
     await db.execute(sql`
-      select c.id, c.source_id, s.name as source, c.path, c.start_line, c.end_line, c.heading, c.content
+      select c.id, c.source_id, s.name as source, c.path, c.start_line, c.end_line, c.heading
       from chunks c join sources s on s.id = c.source_id
       where c.id = any(${sql.param(ids)}::text[])`),
   );
+}
+
+async function chunkContents(db: Database, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = rowsOf<{ id: string; content: string }>(
+    await db.execute(sql`select id, content from chunks where id = any(${sql.param(ids)}::text[])`),
+  );
+  return new Map(rows.map((r) => [r.id, r.content]));
 }
 
 const SNIPPET_CHARS = 240;
