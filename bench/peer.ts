@@ -77,6 +77,8 @@ export interface PeerHandle {
 }
 
 const TABLE = "langchain_pg_embedding";
+/** Queries whose top 10 is compared with exact search (each exact search scans the table). */
+const RECALL_SAMPLE = 50;
 
 export async function openPeer(
   dataDir: string,
@@ -152,39 +154,39 @@ export async function openPeer(
     };
   }
 
-  async function withEf<T>(efSearch: number, body: (client: pg.PoolClient) => Promise<T>) {
-    const client = await pool.connect();
-    try {
-      await client.query(`set hnsw.ef_search = ${Math.trunc(efSearch)}`);
-      return await body(client);
-    } finally {
-      await client.query("reset hnsw.ef_search").catch(() => {});
-      client.release();
-    }
+  /**
+   * hnsw.ef_search for what follows. The pool has one connection, so a session setting made
+   * through it holds for the store's own queries too (holding a client here instead would
+   * leave the store waiting for the only connection).
+   */
+  async function setEfSearch(efSearch: number): Promise<void> {
+    await pool.query(`set hnsw.ef_search = ${Math.trunc(efSearch)}`);
   }
 
   async function recall(queries: string[], efSearch: number): Promise<number> {
     const shares: number[] = [];
+    await setEfSearch(efSearch);
     for (const query of queries) {
       const literal = `[${(await embeddings.embedQuery(query)).join(",")}]`;
-      const approximate = await withEf(efSearch, (client) =>
-        client.query(`select id from ${TABLE} order by embedding <=> $1 limit 10`, [literal]),
+      const approximate = await pool.query(
+        `select id from ${TABLE} order by embedding <=> $1 limit 10`,
+        [literal],
       );
-      const exact = await withEf(efSearch, async (client) => {
+      const client = await pool.connect();
+      let exact: { rows: { id: string }[] };
+      try {
         await client.query("begin");
         await client.query("set local enable_indexscan = off");
-        const rows = await client.query(
-          `select id from ${TABLE} order by embedding <=> $1 limit 10`,
-          [literal],
-        );
+        exact = await client.query(`select id from ${TABLE} order by embedding <=> $1 limit 10`, [
+          literal,
+        ]);
         await client.query("commit");
-        return rows;
-      });
+      } finally {
+        client.release();
+      }
       const found = new Set(approximate.rows.map((r: { id: string }) => r.id));
       if (exact.rows.length > 0)
-        shares.push(
-          exact.rows.filter((r: { id: string }) => found.has(r.id)).length / exact.rows.length,
-        );
+        shares.push(exact.rows.filter((r) => found.has(r.id)).length / exact.rows.length);
     }
     return (
       Math.round((shares.reduce((a, b) => a + b, 0) / Math.max(1, shares.length)) * 1000) / 1000
@@ -196,13 +198,12 @@ export async function openPeer(
     incrementalSync: (repoDir) => run(repoDir, false),
     async search(queries, warmup, efSearch) {
       const timings: number[] = [];
-      await withEf(efSearch, async () => {
-        for (let i = 0; i < queries.length; i++) {
-          const started = performance.now();
-          await vectorStore.similaritySearch(queries[i] as string, 10);
-          if (i >= warmup) timings.push(performance.now() - started);
-        }
-      });
+      await setEfSearch(efSearch);
+      for (let i = 0; i < queries.length; i++) {
+        const started = performance.now();
+        await vectorStore.similaritySearch(queries[i] as string, 10);
+        if (i >= warmup) timings.push(performance.now() - started);
+      }
       const sorted = timings.sort((a, b) => a - b);
       const q = (p: number) =>
         Math.round(
@@ -214,7 +215,7 @@ export async function openPeer(
         p50Ms: q(0.5),
         p95Ms: q(0.95),
         p99Ms: q(0.99),
-        recallAt10: await recall(queries.slice(0, 100), efSearch),
+        recallAt10: await recall(queries.slice(warmup, warmup + RECALL_SAMPLE), efSearch),
       };
     },
     recall,

@@ -63,7 +63,7 @@ const TARGETS = {
 /** Average generated file size: 10,000 files ≈ 50 MB. */
 const BYTES_PER_FILE = 5_000;
 const SEARCH_QUERIES = 500;
-const RECALL_QUERIES = 100;
+const RECALL_QUERIES = 50;
 const SEARCH_WARMUP = 50;
 
 interface Options {
@@ -329,7 +329,7 @@ async function main(): Promise<void> {
       const chunks = await countChunks(bench);
       status(`search at ${int(chunks)} chunks, for the comparison with LangChain`);
       sideSearch = await measureSearch(bench, {
-        queries: makeQueries(`${spec.seed}:side`, SEARCH_WARMUP + 200),
+        queries: makeQueries(`${spec.seed}:side`, SEARCH_WARMUP + 100),
         warmup: SEARCH_WARMUP,
         k: 10,
         indexChunks: chunks,
@@ -361,7 +361,7 @@ async function main(): Promise<void> {
             status(`LangChain search, ef_search ${ef}`);
             peerSearch.push(
               await handle.search(
-                makeQueries(`${spec.seed}:side`, SEARCH_WARMUP + 200),
+                makeQueries(`${spec.seed}:side`, SEARCH_WARMUP + 100),
                 SEARCH_WARMUP,
                 ef,
               ),
@@ -532,14 +532,14 @@ async function main(): Promise<void> {
       );
       status("search: lexical-only and vector-only latency");
       const lexical = await measureSearch(bench, {
-        queries: makeQueries(`${spec.seed}:lexical`, SEARCH_WARMUP + 200),
+        queries: makeQueries(`${spec.seed}:lexical`, SEARCH_WARMUP + 100),
         warmup: SEARCH_WARMUP,
         k: 10,
         indexChunks: chunks,
         mode: "lexical",
       });
       const vectorOnly = await measureSearch(bench, {
-        queries: makeQueries(`${spec.seed}:vector`, SEARCH_WARMUP + 200),
+        queries: makeQueries(`${spec.seed}:vector`, SEARCH_WARMUP + 100),
         warmup: SEARCH_WARMUP,
         k: 10,
         indexChunks: chunks,
