@@ -1,3 +1,4 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 
 /**
@@ -24,6 +25,9 @@ export interface MemoryReport {
   mainSamples: number;
   /** Longest interval between two main-thread samples: the longest event-loop stall. */
   longestStallMs: number;
+  /** perf_hooks.monitorEventLoopDelay over the phase (10 ms resolution): max and p99 delay. */
+  eventLoopDelayMaxMs: number;
+  eventLoopDelayP99Ms: number;
 }
 
 const WORKER_SOURCE = `
@@ -46,6 +50,7 @@ export class MemorySampler {
   private samples = 0;
   private last = 0;
   private longestGap = 0;
+  private delay: IntervalHistogram | undefined;
   private readonly rssAtStart: number;
   private readonly maxRssAtStart: number;
 
@@ -60,6 +65,8 @@ export class MemorySampler {
       workerData: { buffer: this.shared.buffer, intervalMs: this.intervalMs },
     });
     this.worker.unref();
+    this.delay = monitorEventLoopDelay({ resolution: 10 });
+    this.delay.enable();
     // Wait for the first sample so the phase is covered from its start.
     for (let i = 0; i < 200 && Atomics.load(this.shared, 1) === 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -83,6 +90,10 @@ export class MemorySampler {
     this.timer = undefined;
     const workerPeak = Atomics.load(this.shared, 0) * 1024;
     const workerSamples = Atomics.load(this.shared, 1);
+    this.delay?.disable();
+    const delayMax = this.delay ? this.delay.max / 1e6 : 0;
+    const delayP99 = this.delay && this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0;
+    this.delay = undefined;
     await this.worker?.terminate();
     this.worker = undefined;
     return {
@@ -96,6 +107,8 @@ export class MemorySampler {
       workerSamples,
       mainSamples: this.samples,
       longestStallMs: Math.round(this.longestGap),
+      eventLoopDelayMaxMs: Math.round(delayMax),
+      eventLoopDelayP99Ms: Math.round(delayP99),
     };
   }
 }

@@ -5,9 +5,11 @@ import { Command, InvalidArgumentError } from "commander";
 import { compareChunkers } from "./chunker";
 import { type CorpusManifest, ensureCorpus, readCorpusFiles } from "./corpus/generate";
 import { type FreshnessMeasurement, measureFreshness } from "./freshness";
+import { type EvalSetResult, runGoldenSets } from "./eval";
 import { git } from "./git";
 import { machineInfo } from "./machine";
 import { type MemoryReport, MemorySampler } from "./memory";
+import { openPeer, type PeerSearch, type PeerSync } from "./peer";
 import { PhaseProfiler, type ProfileEntry, type ProfileSummary } from "./profile";
 import { gib, int, mib, Report, seconds, writeResults } from "./report";
 import { type BenchRuntime, openBenchRuntime } from "./runtime";
@@ -45,20 +47,33 @@ const TARGETS = {
   documentsPerMinute: 10_000,
   peakRssBytes: 1.5 * 1024 ** 3,
   incrementalMs: 3_000,
-  searchP95Ms: 15,
+  searchP95Ms: 20,
   searchChunks: 100_000,
   freshnessP95Ms: 3_000,
+  largeSearchChunks: 500_000,
+  vectorRecallAt10: 0.95,
+  growthDocumentsPerMinute: 10_000,
+  eventLoopStallMs: 200,
+  /** hybrid recall@5 ≥ BM25's × this, per golden set. */
+  recallGainOverBm25: 1.1,
+  /** Ballast ÷ LangChain indexing API, files per minute of a full sync incl. the vector index. */
+  fullSyncVsPeer: 1.5,
+  /** LangChain's incremental time ÷ Ballast's. */
+  incrementalVsPeer: 10,
 };
 const FRESHNESS_PUSHES = 20;
 
 /** Average generated file size: 10,000 files ≈ 50 MB. */
 const BYTES_PER_FILE = 5_000;
 const SEARCH_QUERIES = 500;
-const RECALL_QUERIES = 100;
+const RECALL_QUERIES = 50;
 const SEARCH_WARMUP = 50;
 
 interface Options {
   quick?: boolean;
+  large?: boolean;
+  peer: boolean;
+  skipEval?: boolean;
   files?: number;
   seed: string;
   skipSearch?: boolean;
@@ -80,6 +95,9 @@ const program = new Command()
   .name("bench")
   .description("Ballast benchmark on the embedded default (see bench/run.ts)")
   .option("--quick", "1,000 files / 5 MB, a fast smoke run; search over what is there")
+  .option("--large", "grow the index to 500,000 chunks for the search figures (no target)")
+  .option("--no-peer", "skip the LangChain indexing API run side by side")
+  .option("--skip-eval", "skip the golden-set evaluation")
   .option("--files <n>", "files in the generated repository (default 10000)", positiveInt)
   .option("--seed <seed>", "corpus seed", "ballast-bench-1")
   .option("--skip-search", "skip growing the index and the search latency")
@@ -110,7 +128,11 @@ async function main(): Promise<void> {
   const files = opts.files ?? (opts.quick ? 1_000 : 10_000);
   const spec = { seed: opts.seed, files, bytes: files * BYTES_PER_FILE };
   const changeCount = Math.max(1, Math.round(files * 0.01));
-  const minSearchChunks = opts.quick ? 0 : TARGETS.searchChunks;
+  const minSearchChunks = opts.quick
+    ? 0
+    : opts.large
+      ? TARGETS.largeSearchChunks
+      : TARGETS.searchChunks;
   const startedAt = new Date();
   const report = new Report();
 
@@ -155,6 +177,13 @@ async function main(): Promise<void> {
   const growth: { corpus: CorpusManifest; sync: SyncMeasurement }[] = [];
   let chunker: Awaited<ReturnType<typeof compareChunkers>> | undefined;
   let freshness: FreshnessMeasurement | undefined;
+  let sideSearch: SearchMeasurement | undefined;
+  let sideRecall: RecallMeasurement | undefined;
+  let peer: { full: PeerSync; incremental: PeerSync; search: PeerSearch[] } | undefined;
+  let evals: EvalSetResult[] = [];
+  let largeSearch: { lexical: SearchMeasurement; vector: SearchMeasurement } | undefined;
+  const peerRepo = path.join(tmp, "peer-repo");
+  if (opts.peer) await git(tmp, ["clone", "-q", "--local", corpus.repoDir, peerRepo]);
   try {
     status(`opening PGlite at ${path.join(tmp, "data", "pglite")}`);
     const openSampler = await new MemorySampler(100).start();
@@ -243,11 +272,13 @@ async function main(): Promise<void> {
       "RSS at start / end; process maxRSS",
       `${mib(full.memory.rssAtStartBytes)} / ${mib(full.memory.rssAtEndBytes)}; ${mib(full.memory.maxRssBytes)}${full.memory.maxRssBytes > full.memory.maxRssAtStartBytes ? "" : " (set before the sync)"}`,
     );
-    report.info(
+    report.check(
       "full sync",
-      "longest event-loop stall",
-      seconds(full.memory.longestStallMs),
-      full.memory.longestStallMs,
+      "longest event-loop stall (monitorEventLoopDelay max)",
+      `${int(full.memory.eventLoopDelayMaxMs)} ms`,
+      full.memory.eventLoopDelayMaxMs,
+      `< ${TARGETS.eventLoopStallMs} ms`,
+      full.memory.eventLoopDelayMaxMs < TARGETS.eventLoopStallMs,
     );
 
     // 2. Incremental re-sync with 1% of the files changed.
@@ -299,6 +330,115 @@ async function main(): Promise<void> {
       `${incremental.phases.planMs} / ${incremental.phases.batchesMs} / ${incremental.phases.finishingMs} ms`,
     );
 
+    // 2b. Side by side with the LangChain indexing API, at the same corpus size.
+    if (!opts.skipSearch) {
+      const chunks = await countChunks(bench);
+      status(`search at ${int(chunks)} chunks, for the comparison with LangChain`);
+      sideSearch = await measureSearch(bench, {
+        queries: makeQueries(`${spec.seed}:side`, SEARCH_WARMUP + 100),
+        warmup: SEARCH_WARMUP,
+        k: 10,
+        indexChunks: chunks,
+      });
+      sideRecall = await measureRecall(bench, {
+        queries: makeQueries(`${spec.seed}:side-recall`, RECALL_QUERIES),
+        k: 10,
+      });
+    }
+    if (opts.peer) {
+      status("LangChain indexing API: full sync of the same corpus");
+      const handle = await openPeer(path.join(tmp, "peer", "pglite"), {
+        dimensions: bench.runtime.embedder.dimensions,
+        size: config.chunking.size,
+        overlap: config.chunking.overlap,
+      });
+      try {
+        const peerFull = await handle.fullSync(peerRepo);
+        status(
+          `LangChain full: ${seconds(peerFull.totalMs)} (load ${seconds(peerFull.loadMs)} + index ${seconds(peerFull.indexMs)}), ${int(peerFull.filesPerMinute)} files/min`,
+        );
+        await git(peerRepo, ["fetch", "-q", repoDir, "HEAD"]);
+        await git(peerRepo, ["reset", "-q", "--hard", "FETCH_HEAD"]);
+        status("LangChain indexing API: incremental (the same edits)");
+        const peerIncremental = await handle.incrementalSync(peerRepo);
+        const peerSearch: PeerSearch[] = [];
+        if (!opts.skipSearch) {
+          for (const ef of [40, bench.runtime.config.search.efSearch]) {
+            status(`LangChain search, ef_search ${ef}`);
+            peerSearch.push(
+              await handle.search(
+                makeQueries(`${spec.seed}:side`, SEARCH_WARMUP + 100),
+                SEARCH_WARMUP,
+                ef,
+              ),
+            );
+          }
+        }
+        peer = { full: peerFull, incremental: peerIncremental, search: peerSearch };
+      } finally {
+        await handle.close();
+      }
+      const ballastFilesPerMinute = full.documentsPerMinute;
+      const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : 0);
+      const fullRatio = ratio(ballastFilesPerMinute, peer.full.filesPerMinute);
+      report.check(
+        "vs LangChain",
+        "full sync incl. vector index, files/min: Ballast / LangChain (ratio)",
+        `${int(ballastFilesPerMinute)} / ${int(peer.full.filesPerMinute)} (${fullRatio}×)`,
+        fullRatio,
+        `≥ ${TARGETS.fullSyncVsPeer}×`,
+        fullRatio >= TARGETS.fullSyncVsPeer,
+      );
+      report.info(
+        "vs LangChain",
+        "  load: Ballast plan + batches / LangChain index() (ratio of times)",
+        `${seconds(full.phases.planMs + full.phases.batchesMs)} / ${seconds(peer.full.loadMs)} (${ratio(peer.full.loadMs, full.phases.planMs + full.phases.batchesMs)}× faster)`,
+      );
+      report.info(
+        "vs LangChain",
+        "  vector index build: Ballast / LangChain",
+        `${seconds(full.phases.finishingMs)} / ${seconds(peer.full.indexMs)} (${ratio(peer.full.indexMs, full.phases.finishingMs)}× faster)`,
+      );
+      report.info(
+        "vs LangChain",
+        "  chunks: Ballast / LangChain",
+        `${int(chunksAfterFull)} / ${int(peer.full.chunks)}`,
+      );
+      if (incremental) {
+        const incRatio = ratio(peer.incremental.totalMs, incremental.wallMs);
+        report.check(
+          "vs LangChain",
+          `incremental (${changes?.files.length ?? 0} files): LangChain / Ballast time`,
+          `${seconds(peer.incremental.totalMs)} / ${seconds(incremental.wallMs)} (${incRatio}× faster)`,
+          incRatio,
+          `≥ ${TARGETS.incrementalVsPeer}×`,
+          incRatio >= TARGETS.incrementalVsPeer,
+        );
+      }
+      report.info(
+        "vs LangChain",
+        "  LangChain incremental: added / updated / deleted / skipped",
+        `${peer.incremental.added} / ${peer.incremental.updated} / ${peer.incremental.deleted} / ${peer.incremental.skipped}`,
+      );
+      const peerPeak = Math.max(peer.full.memory.peakRssBytes, peer.full.memory.maxRssBytes);
+      report.info("vs LangChain", "  LangChain peak RSS (process)", gib(peerPeak), peerPeak);
+      if (sideSearch && sideRecall) {
+        for (const ps of peer.search) {
+          const atLeastRecall = sideRecall.recallAtK >= ps.recallAt10;
+          report.check(
+            "vs LangChain",
+            `search p95 at ${int(sideSearch.indexChunks)} / ${int(peer.full.chunks)} chunks: Ballast hybrid / LangChain ef_search ${ps.efSearch} (recall@10 vs exact)`,
+            `${sideSearch.p95Ms} ms (${sideRecall.recallAtK}) / ${ps.p95Ms} ms (${ps.recallAt10})`,
+            ratio(sideSearch.p95Ms, ps.p95Ms),
+            "≤ at ≥ recall",
+            sideSearch.p95Ms <= ps.p95Ms && atLeastRecall,
+          );
+        }
+      }
+    } else {
+      report.skip("vs LangChain", "LangChain indexing API", "", "skipped (--no-peer)");
+    }
+
     // 3. Search over ≥ 100,000 chunks.
     if (opts.skipSearch) {
       report.skip(
@@ -309,9 +449,12 @@ async function main(): Promise<void> {
       );
     } else {
       let chunks = await countChunks(bench);
-      for (let round = 1; chunks < minSearchChunks && round <= 3; round++) {
+      for (let round = 1; chunks < minSearchChunks && round <= (opts.large ? 10 : 3); round++) {
         const perFile = Math.max(1, chunksAfterFull / Math.max(1, full.processed));
-        const extraFiles = Math.ceil((((minSearchChunks - chunks) / perFile) * 1.05) / 500) * 500;
+        const extraFiles = Math.min(
+          opts.large ? 40_000 : 200_000,
+          Math.ceil((((minSearchChunks - chunks) / perFile) * 1.05) / 500) * 500,
+        );
         const extraSpec = {
           seed: `${spec.seed}-extra${round}`,
           files: extraFiles,
@@ -325,11 +468,21 @@ async function main(): Promise<void> {
         growth.push({ corpus: extra, sync });
         chunks = await countChunks(bench);
         status(`index: ${int(chunks)} chunks (sync ${seconds(sync.wallMs)})`);
-        report.info(
-          "search",
-          `growth sync ${round}: ${int(extra.files)} files into a non-empty index`,
-          `${seconds(sync.wallMs)}, ${int(sync.documentsPerMinute)} docs/min, peak ${gib(phasePeak(sync.memory))}`,
-          sync.wallMs,
+        report.check(
+          "growth",
+          `sync ${round}: ${int(extra.files)} files into a ${int(chunks - (sync.chunksWritten ?? 0))}-chunk index, docs/min`,
+          `${int(sync.documentsPerMinute)} (${seconds(sync.wallMs)}; index ${seconds(sync.phases.finishingMs)})`,
+          sync.documentsPerMinute,
+          `≥ ${int(TARGETS.growthDocumentsPerMinute)}`,
+          sync.documentsPerMinute >= TARGETS.growthDocumentsPerMinute,
+        );
+        report.check(
+          "growth",
+          `sync ${round}: longest event-loop stall`,
+          `${int(sync.memory.eventLoopDelayMaxMs)} ms`,
+          sync.memory.eventLoopDelayMaxMs,
+          `< ${TARGETS.eventLoopStallMs} ms`,
+          sync.memory.eventLoopDelayMaxMs < TARGETS.eventLoopStallMs,
         );
       }
       status(
@@ -353,7 +506,7 @@ async function main(): Promise<void> {
       else report.info("search", "chunks in the index", int(chunks), chunks);
       report.check(
         "search",
-        `p95 latency, k=10 (${search.queries} queries)`,
+        `hybrid p95 latency, k=10 (${search.queries} queries)`,
         `${search.p95Ms} ms`,
         search.p95Ms,
         `< ${TARGETS.searchP95Ms} ms`,
@@ -375,11 +528,34 @@ async function main(): Promise<void> {
         queries: makeQueries(`${spec.seed}:recall`, RECALL_QUERIES),
         k: 10,
       });
-      report.info(
+      report.check(
         "search",
-        `recall@10 vs exact search, ef_search ${recall.efSearch} (${recall.queries} queries; worst)`,
+        `vector recall@10 vs exact search, ef_search ${recall.efSearch} (${recall.queries} queries; worst)`,
         `${recall.recallAtK} (${recall.minRecall})`,
         recall.recallAtK,
+        `≥ ${TARGETS.vectorRecallAt10}`,
+        recall.recallAtK >= TARGETS.vectorRecallAt10,
+      );
+      status("search: lexical-only and vector-only latency");
+      const lexical = await measureSearch(bench, {
+        queries: makeQueries(`${spec.seed}:lexical`, SEARCH_WARMUP + 100),
+        warmup: SEARCH_WARMUP,
+        k: 10,
+        indexChunks: chunks,
+        mode: "lexical",
+      });
+      const vectorOnly = await measureSearch(bench, {
+        queries: makeQueries(`${spec.seed}:vector`, SEARCH_WARMUP + 100),
+        warmup: SEARCH_WARMUP,
+        k: 10,
+        indexChunks: chunks,
+        mode: "vector",
+      });
+      largeSearch = { lexical, vector: vectorOnly };
+      report.info(
+        "search",
+        "p50 / p95: lexical only; vector only",
+        `${lexical.p50Ms} / ${lexical.p95Ms} ms; ${vectorOnly.p50Ms} / ${vectorOnly.p95Ms} ms`,
       );
       report.info(
         "search",
@@ -387,6 +563,41 @@ async function main(): Promise<void> {
         String(recall.scoreRatio),
         recall.scoreRatio,
       );
+    }
+
+    // 3b. Search quality on every golden set.
+    if (opts.skipEval) {
+      report.skip("quality", "golden sets", "", "skipped (--skip-eval)");
+    } else {
+      evals = await runGoldenSets(ROOT, config, bench.runtime.log, status);
+      for (const set of evals) {
+        const h = set.systems.hybrid;
+        const b = set.systems.bm25;
+        if (!h || !b) continue;
+        report.check(
+          "quality",
+          `${set.name} (${set.questions} q, ${int(set.chunks)} chunks): recall@5 hybrid / BM25 (gain)`,
+          `${h.recallAt5.toFixed(3)} / ${b.recallAt5.toFixed(3)} (${set.recallGainOverBm25 === null ? "n/a" : `${(set.recallGainOverBm25 * 100).toFixed(1)} %`})`,
+          set.recallGainOverBm25 ?? 0,
+          `≥ +${Math.round((TARGETS.recallGainOverBm25 - 1) * 100)} %`,
+          h.recallAt5 >= b.recallAt5 * TARGETS.recallGainOverBm25,
+        );
+        report.check(
+          "quality",
+          `${set.name}: MRR@10 hybrid / BM25`,
+          `${h.mrrAt10.toFixed(3)} / ${b.mrrAt10.toFixed(3)}`,
+          h.mrrAt10,
+          "ahead",
+          h.mrrAt10 > b.mrrAt10,
+        );
+        const lex = set.systems.lexical;
+        const vec = set.systems.vector;
+        report.info(
+          "quality",
+          `${set.name}: recall@5 / MRR@10 lexical; vector`,
+          `${lex?.recallAt5.toFixed(3)} / ${lex?.mrrAt10.toFixed(3)}; ${vec?.recallAt5.toFixed(3)} / ${vec?.mrrAt10.toFixed(3)}`,
+        );
+      }
     }
 
     // 4. Chunker vs LangChain, on the generated corpus's text.
@@ -480,13 +691,16 @@ async function main(): Promise<void> {
   );
   const { repoDir: _omit, ...corpusInfo } = corpus;
   const written = await writeResults(RESULTS_DIR, startedAt, {
-    version: 1,
+    version: 2,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     machine,
     options: {
       quick: opts.quick ?? false,
+      large: opts.large ?? false,
+      peer: opts.peer,
+      skipEval: opts.skipEval ?? false,
       files,
       seed: spec.seed,
       skipSearch: opts.skipSearch ?? false,
@@ -504,6 +718,13 @@ async function main(): Promise<void> {
     })),
     search: search ?? null,
     recall: recall ?? null,
+    searchByMode: largeSearch ?? null,
+    sideBySide: {
+      ballastSearch: sideSearch ?? null,
+      ballastRecall: sideRecall ?? null,
+      peer: peer ?? null,
+    },
+    eval: evals.map(({ report: r, ...rest }) => ({ ...rest, queries: r.systems })),
     chunker: chunker ?? null,
     freshness: freshness ?? null,
     rows: report.rows,

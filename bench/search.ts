@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
-import { searchChunks } from "../lib/index/search";
+import { type SearchMode, searchChunks } from "../lib/index/search";
 import { vectorLiteral } from "../lib/index/write";
 import { Random } from "./corpus/random";
 import {
@@ -42,6 +42,7 @@ export function makeQueries(seed: string, count: number): string[] {
 }
 
 export interface SearchMeasurement {
+  mode: SearchMode;
   queries: number;
   warmup: number;
   k: number;
@@ -57,8 +58,15 @@ export interface SearchMeasurement {
 
 export async function measureSearch(
   bench: BenchRuntime,
-  options: { queries: string[]; warmup: number; k: number; indexChunks: number },
+  options: {
+    queries: string[];
+    warmup: number;
+    k: number;
+    indexChunks: number;
+    mode?: SearchMode;
+  },
 ): Promise<SearchMeasurement> {
+  const mode = options.mode ?? "hybrid";
   const { db, embedder } = bench.runtime;
   const { queries, warmup, k } = options;
   const timings: number[] = [];
@@ -69,6 +77,7 @@ export async function measureSearch(
     const hits = await searchChunks(db, embedder, {
       query,
       k,
+      mode,
       efSearch: bench.runtime.config.search.efSearch,
     });
     const ms = performance.now() - started;
@@ -80,6 +89,7 @@ export async function measureSearch(
   const q = (p: number) =>
     round2(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0);
   return {
+    mode,
     queries: timings.length,
     warmup,
     k,
@@ -111,8 +121,9 @@ export interface RecallMeasurement {
 }
 
 /**
- * Quality of the HNSW index: for a sample of queries, the index search's top k against the
- * exact top k (a sequential scan with the index disabled), over the same chunks.
+ * Quality of the vector side: for a sample of queries, the top k of searchChunks in vector
+ * mode (each source's HNSW neighbours and the lexical candidates, ranked by exact cosine)
+ * against the exact top k (a sequential scan with the indexes disabled), over the same chunks.
  */
 export async function measureRecall(
   bench: BenchRuntime,
@@ -124,7 +135,12 @@ export async function measureRecall(
   const shares: number[] = [];
   const ratios: number[] = [];
   for (const query of options.queries) {
-    const hits = await searchChunks(db, embedder, { query, k, efSearch: config.search.efSearch });
+    const hits = await searchChunks(db, embedder, {
+      query,
+      k,
+      mode: "vector",
+      efSearch: config.search.efSearch,
+    });
     const approximate = new Set(hits.map((h) => h.chunkId));
     const vector = vectorLiteral(await embedder.embedQuery(query));
     const exact = await db.transaction(async (tx) => {
@@ -142,7 +158,7 @@ export async function measureRecall(
     const mean = (values: number[]) =>
       values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
     const exactMean = mean(exact.map((r) => Number(r.similarity)));
-    if (exactMean > 0) ratios.push(mean(hits.map((h) => h.score)) / exactMean);
+    if (exactMean > 0) ratios.push(mean(hits.map((h) => h.similarity ?? 0)) / exactMean);
   }
   const round3 = (n: number) => Math.round(n * 1000) / 1000;
   return {

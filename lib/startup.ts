@@ -1,6 +1,6 @@
 import { ConfigError, getConfig, summaryLines } from "./config";
 import { installPeerAddressStamp } from "./http/client-address";
-import { ensureVectorIndex } from "./index/vector-index";
+import { ensureSpaceVectorIndexes } from "./index/vector-index";
 import { startWorkflowRunner } from "./runner";
 import { getLogger, getRuntime } from "./runtime";
 
@@ -26,11 +26,12 @@ export async function onServerStart(): Promise<void> {
   for (const line of summaryLines(config)) log.info({ startup: true }, line);
   try {
     const runtime = await getRuntime();
-    // A fresh embedded database gets its vector index now rather than at the first sync. On a
-    // shared Postgres a missing index is left to the next sync (building one on a large table
-    // would stall a cold start); /api/health shows it as degraded meanwhile.
+    // On the embedded database, sources of this space without a vector index get one now
+    // rather than at their next sync. On a shared Postgres a missing index is left to the next
+    // sync (building one on a large table would stall a cold start); /api/health shows it as
+    // degraded meanwhile.
     if (config.database.driver === "pglite")
-      await ensureVectorIndex(runtime.db, {
+      await ensureSpaceVectorIndexes(runtime.db, {
         space: runtime.embedder.space,
         dimensions: runtime.embedder.dimensions,
       });

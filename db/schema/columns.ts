@@ -32,3 +32,13 @@ export const unsizedVector = customType<{ data: number[]; driverData: string }>(
     return JSON.parse(value) as number[];
   },
 });
+
+/**
+ * A Postgres `tsvector` (core full-text type). Ballast writes it as a literal it builds itself
+ * (lib/index/lexical.ts), so no text search configuration is involved.
+ */
+export const tsvector = customType<{ data: string; driverData: string }>({
+  dataType() {
+    return "tsvector";
+  },
+});

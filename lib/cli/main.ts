@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config";
 import { BallastError } from "../errors";
 import { registerDbCommands } from "./commands/db";
+import { registerEvalCommand } from "./commands/eval";
 import { registerHealthCommand } from "./commands/health";
 import { registerKeyCommands } from "./commands/keys";
 import { registerOutboxCommands } from "./commands/outbox";
@@ -35,6 +36,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSourceCommands(program, ctx);
   registerSyncCommand(program, ctx);
   registerSearchCommand(program, ctx);
+  registerEvalCommand(program, ctx);
   registerRunCommands(program, ctx);
   registerOutboxCommands(program, ctx);
   registerHealthCommand(program, ctx);

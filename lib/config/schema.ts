@@ -95,7 +95,11 @@ export interface Config {
   chunking: { size: number; overlap: number };
   sync: { batchSize: number; maxFileBytes: number; workDir: string };
   webhooks: { maxBodyBytes: number };
-  search: { efSearch: number };
+  search: {
+    efSearch: number;
+    /** Overrides of the ranking defaults (lib/index/search.ts); unset keys keep the defaults. */
+    ranking: { lowWeightPaths?: string[]; lowWeight?: number; vectorWeight?: number };
+  };
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
 }
@@ -207,6 +211,12 @@ export const VARIABLES = {
     "true → user-supplied URLs may reach any private, loopback or link-local address. Default false; not allowed in staging/production.",
   TRUSTED_PROXIES:
     "Whose X-Forwarded-For to believe: comma-separated addresses/CIDRs of your reverse proxies, or vercel (Vercel's own x-vercel-forwarded-for). Default: vercel on Vercel, else none (the connection's address).",
+  SEARCH_LOW_WEIGHT_PATHS:
+    "Comma-separated globs of paths whose results rank lower (tests, fixtures, generated code by default); 'none' for no such paths.",
+  SEARCH_LOW_WEIGHT:
+    "Weight of results under SEARCH_LOW_WEIGHT_PATHS, 0-1 (1 = no change). Default 0.5.",
+  SEARCH_VECTOR_WEIGHT:
+    "Weight of the vector ranking against the lexical ranking in hybrid search, 0-10. Default 1 (OpenAI, Cohere), 0.3 (local embedder).",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -262,6 +272,17 @@ const positiveNumber = z
     message: "must be a number ≥ 0",
   })
   .transform((v) => (v === undefined ? undefined : Number(v)));
+
+const boundedNumber = (min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .refine(
+      (v) =>
+        v === undefined || (Number.isFinite(Number(v)) && Number(v) >= min && Number(v) <= max),
+      { message: `must be a number from ${min} to ${max}` },
+    )
+    .transform((v) => (v === undefined ? undefined : Number(v)));
 
 const rawSchema = z.object({
   BALLAST_ENV: z.enum(MODES, { message: `must be one of ${MODES.join(", ")}` }).optional(),
@@ -344,6 +365,9 @@ const rawSchema = z.object({
   OUTBOUND_ALLOW_HOSTS: list,
   OUTBOUND_ALLOW_PRIVATE: bool,
   TRUSTED_PROXIES: list,
+  SEARCH_LOW_WEIGHT_PATHS: optionalString,
+  SEARCH_LOW_WEIGHT: boundedNumber(0, 1),
+  SEARCH_VECTOR_WEIGHT: boundedNumber(0, 10),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -653,7 +677,25 @@ function buildConfig(
       workDir: path.join(dataDir, "work"),
     },
     webhooks: { maxBodyBytes: raw.WEBHOOK_MAX_BODY_BYTES ?? 10 * 1024 * 1024 },
-    search: { efSearch: raw.SEARCH_EF_SEARCH ?? 100 },
+    search: {
+      efSearch: raw.SEARCH_EF_SEARCH ?? 100,
+      ranking: {
+        ...(raw.SEARCH_LOW_WEIGHT_PATHS !== undefined
+          ? {
+              lowWeightPaths:
+                raw.SEARCH_LOW_WEIGHT_PATHS.trim() === "none"
+                  ? []
+                  : raw.SEARCH_LOW_WEIGHT_PATHS.split(",")
+                      .map((g) => g.trim())
+                      .filter(Boolean),
+            }
+          : {}),
+        ...(raw.SEARCH_LOW_WEIGHT !== undefined ? { lowWeight: raw.SEARCH_LOW_WEIGHT } : {}),
+        ...(raw.SEARCH_VECTOR_WEIGHT !== undefined
+          ? { vectorWeight: raw.SEARCH_VECTOR_WEIGHT }
+          : {}),
+      },
+    },
     secrets,
   };
 }

@@ -1,6 +1,6 @@
 import { isStrictMode } from "../config";
 import { errorMessage } from "../errors";
-import { vectorIndexExists } from "../index/vector-index";
+import { sourcesMissingVectorIndex } from "../index/vector-index";
 import { activeRunner, chooseRunner, getEmbeddedRunner } from "../runner";
 import { jobStats } from "../runner/jobs";
 import type { Runtime } from "../runtime";
@@ -58,13 +58,13 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
   const [database, redis, archive] = await Promise.all([
     probe(async () => {
       const { latencyMs } = await runtime.database.ping();
-      const hasIndex = await vectorIndexExists(runtime.db, runtime.embedder);
-      return hasIndex
+      const missing = await sourcesMissingVectorIndex(runtime.db, runtime.embedder);
+      return missing.length === 0
         ? { latencyMs, detail: runtime.database.location }
         : {
             latencyMs,
             status: "degraded" as const,
-            detail: `${runtime.database.location}; no vector index for ${runtime.embedder.space} yet (searches scan until the next sync builds it)`,
+            detail: `${runtime.database.location}; ${missing.length} source(s) without a vector index for ${runtime.embedder.space} yet (searched exactly until their next sync builds it)`,
           };
     }),
     probe(() => runtime.redis.ping()),

@@ -1,12 +1,13 @@
-import { searchChunks, validateSearch } from "../index/search";
+import { parseSearchMode, searchChunks, validateSearch } from "../index/search";
 import { getSource } from "../pipeline/source-records";
 import { getRuntime } from "../runtime";
 import { authenticate } from "./authenticate";
 import { errorResponse, json } from "./respond";
 
 /**
- * GET /api/search?q=&k=&source= — ranked chunks with source, path, line range, score and
- * snippet. Needs a viewer key: indexed code is usually private. Not audited (read-only and
+ * GET /api/search?q=&k=&source=&mode= — ranked chunks with source, path, line range, score,
+ * snippet and why each matched (lexical terms and weights, vector similarity, path and symbol
+ * matches). mode: hybrid (default), lexical or vector. Needs a viewer key: indexed code is usually private. Not audited (read-only and
  * frequent); admin actions are.
  */
 export async function searchResponse(request: Request): Promise<Response> {
@@ -25,6 +26,7 @@ export async function searchResponse(request: Request): Promise<Response> {
         400,
       );
     const valid = validateSearch(q, k);
+    const mode = parseSearchMode(params.get("mode"));
     const sourceName = params.get("source");
     const source = sourceName ? await getSource(runtime.db, sourceName) : undefined;
     const started = performance.now();
@@ -33,10 +35,13 @@ export async function searchResponse(request: Request): Promise<Response> {
       k: valid.k,
       sourceId: source?.id,
       efSearch: runtime.config.search.efSearch,
+      mode,
+      ranking: runtime.config.search.ranking,
     });
     return json({
       query: valid.query,
       k: valid.k,
+      mode,
       source: source?.name ?? null,
       embeddingSpace: runtime.embedder.space,
       tookMs: Math.round((performance.now() - started) * 10) / 10,

@@ -37,6 +37,10 @@ export interface ChunkRow {
   dims: number;
   /** pgvector text form: `[0.1,0.2,…]`. */
   embedding: string;
+  /** tsvector literal (lib/index/lexical.ts). */
+  lexemes: string;
+  /** Its distinct lexemes, for the document frequencies. */
+  lexemeList: string[];
 }
 
 export interface ExistingChunk {
@@ -152,40 +156,188 @@ export async function upsertDocuments(
   return new Map(result.map((r) => [r.path, r.id]));
 }
 
-export async function insertChunks(db: Database, rows: ChunkRow[]): Promise<void> {
+/**
+ * Inserts chunks (a chunk id already stored is left as it is) and adds the inserted chunks'
+ * lexemes to their source's document frequencies.
+ */
+export async function insertChunks(
+  db: Database,
+  rows: ChunkRow[],
+  options: { deferStats?: boolean } = {},
+): Promise<void> {
+  const inserted: ChunkRow[] = [];
   for (let offset = 0; offset < rows.length; offset += 500) {
     const slice = rows.slice(offset, offset + 500);
     const col = <K extends keyof ChunkRow>(key: K) => slice.map((r) => r[key]);
-    await db.execute(sql`
-      insert into chunks (id, document_id, source_id, path, ordinal, start_line, end_line, kind, heading, content, content_hash, token_count, embedding_space, dims, embedding)
+    const ids = rowsOf<{ id: string }>(
+      await db.execute(sql`
+      insert into chunks (id, document_id, source_id, path, ordinal, start_line, end_line, kind, heading, content, content_hash, token_count, embedding_space, dims, embedding, lexemes)
       select t.id, t.document_id, t.source_id, t.path, t.ordinal, t.start_line, t.end_line, t.kind, t.heading, t.content, t.content_hash,
-             t.token_count, t.embedding_space, t.dims, t.embedding::vector
+             t.token_count, t.embedding_space, t.dims, t.embedding::vector, t.lexemes::tsvector
       from unnest(${p(col("id"))}::text[], ${p(col("documentId"))}::uuid[], ${p(col("sourceId"))}::uuid[], ${p(col("path"))}::text[],
                   ${p(col("ordinal"))}::int[], ${p(col("startLine"))}::int[], ${p(col("endLine"))}::int[], ${p(col("kind"))}::text[],
                   ${p(col("heading"))}::text[], ${p(col("content"))}::text[], ${p(col("contentHash"))}::text[], ${p(col("tokenCount"))}::int[],
-                  ${p(col("embeddingSpace"))}::text[], ${p(col("dims"))}::int[], ${p(col("embedding"))}::text[])
-        as t(id, document_id, source_id, path, ordinal, start_line, end_line, kind, heading, content, content_hash, token_count, embedding_space, dims, embedding)
-      on conflict (id) do nothing`);
+                  ${p(col("embeddingSpace"))}::text[], ${p(col("dims"))}::int[], ${p(col("embedding"))}::text[], ${p(col("lexemes"))}::text[])
+        as t(id, document_id, source_id, path, ordinal, start_line, end_line, kind, heading, content, content_hash, token_count, embedding_space, dims, embedding, lexemes)
+      on conflict (id) do nothing
+      returning id`),
+    );
+    if (ids.length === slice.length) inserted.push(...slice);
+    else {
+      const kept = new Set(ids.map((r) => r.id));
+      inserted.push(...slice.filter((r) => kept.has(r.id)));
+    }
+  }
+  await addTermStats(db, inserted, options.deferStats);
+}
+
+/**
+ * Adds chunks' lexemes to the document frequencies: at once (one upsert per source, terms in
+ * order), or, for a bulk load, as one pending row per source merged when the run completes
+ * (mergePendingTermStats).
+ */
+async function addTermStats(
+  db: Database,
+  rows: Pick<ChunkRow, "sourceId" | "lexemeList">[],
+  defer = false,
+): Promise<void> {
+  const bySource = new Map<string, { chunks: number; df: Map<string, number> }>();
+  for (const row of rows) {
+    let entry = bySource.get(row.sourceId);
+    if (!entry) {
+      entry = { chunks: 0, df: new Map() };
+      bySource.set(row.sourceId, entry);
+    }
+    entry.chunks++;
+    for (const lexeme of row.lexemeList) entry.df.set(lexeme, (entry.df.get(lexeme) ?? 0) + 1);
+  }
+  for (const [sourceId, { chunks, df }] of bySource) {
+    // Sorted, so concurrent batches lock rows in the same order (no deadlock).
+    const terms = [...df.keys()].sort();
+    if (defer) {
+      await db.execute(sql`
+        insert into lexical_pending (source_id, terms, dfs, chunks)
+        values (${sourceId}, ${p(terms)}::text[], ${p(terms.map((t) => df.get(t) ?? 0))}::int[], ${chunks})`);
+      continue;
+    }
+    await db.execute(sql`
+      insert into lexical_terms (term, source_id, df)
+      select t.term, ${sourceId}::uuid, t.df from unnest(${p(terms)}::text[], ${p(terms.map((t) => df.get(t) ?? 0))}::int[]) as t(term, df)
+      on conflict (term, source_id) do update set df = lexical_terms.df + excluded.df`);
+    await db.execute(sql`
+      insert into lexical_sources (source_id, chunks) values (${sourceId}, ${chunks})
+      on conflict (source_id) do update set chunks = lexical_sources.chunks + excluded.chunks`);
   }
 }
 
+/**
+ * Merges a source's pending document-frequency deltas (written by the batches of a bulk
+ * load) into lexical_terms and lexical_sources, in one statement. Returns the rows merged.
+ */
+export async function mergePendingTermStats(db: Database, sourceId: string): Promise<number> {
+  const [row] = rowsOf<{ n: number }>(
+    await db.execute(sql`
+      with gone as (delete from lexical_pending where source_id = ${sourceId} returning terms, dfs, chunks),
+      per_term as (
+        select u.term, sum(u.df)::int as df from gone, unnest(gone.terms, gone.dfs) as u(term, df)
+        group by u.term
+      ),
+      terms as (
+        insert into lexical_terms (term, source_id, df)
+        select term, ${sourceId}::uuid, df from per_term order by term
+        on conflict (term, source_id) do update set df = lexical_terms.df + excluded.df
+        returning 1
+      ),
+      sources as (
+        insert into lexical_sources (source_id, chunks)
+        select ${sourceId}::uuid, sum(chunks)::int from gone having count(*) > 0
+        on conflict (source_id) do update set chunks = lexical_sources.chunks + excluded.chunks
+        returning 1
+      )
+      select count(*)::int as n from gone`),
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Deletes chunks and subtracts their lexemes from the document frequencies, in one statement.
+ * Returns the deleted chunks' document ids.
+ */
+async function deleteChunksWhere(db: Database, where: ReturnType<typeof sql>): Promise<string[]> {
+  const rows = rowsOf<{ document_id: string }>(
+    await db.execute(sql`
+      with gone as (delete from chunks c where ${where} returning c.source_id, c.document_id, c.lexemes),
+      per_term as (
+        select g.source_id, l.term, count(*)::int as n
+        from gone g, unnest(tsvector_to_array(g.lexemes)) as l(term)
+        group by g.source_id, l.term
+      ),
+      terms as (
+        update lexical_terms t set df = t.df - per_term.n from per_term
+        where t.term = per_term.term and t.source_id = per_term.source_id
+        returning 1
+      ),
+      per_source as (
+        select source_id, count(*)::int as n from gone where lexemes <> ''::tsvector group by source_id
+      ),
+      sources as (
+        update lexical_sources s set chunks = s.chunks - per_source.n from per_source
+        where s.source_id = per_source.source_id
+        returning 1
+      )
+      select document_id from gone`),
+  );
+  return rows.map((r) => r.document_id);
+}
+
+/** A kept chunk's new position and, when its heading changed, its new lexemes. */
+export interface MovedChunk extends ExistingChunk {
+  sourceId: string;
+  /** Set when the heading changed (its `h:` lexemes change with it). */
+  lexemes?: { tsvector: string; list: string[] };
+}
+
 /** Kept chunks whose position in the document moved (lines inserted above them). */
-export async function updateChunkPositions(db: Database, rows: ExistingChunk[]): Promise<void> {
+export async function updateChunkPositions(db: Database, rows: MovedChunk[]): Promise<void> {
   if (rows.length === 0) return;
   const col = <K extends keyof ExistingChunk>(key: K) => rows.map((r) => r[key]);
+  const relabelled = rows.filter((r) => r.lexemes);
+  if (relabelled.length > 0) {
+    // Their old lexemes leave the document frequencies; the new ones are added below.
+    await db.execute(sql`
+      with old as (select source_id, lexemes from chunks where id = any(${p(relabelled.map((r) => r.id))}::text[])),
+      per_term as (
+        select o.source_id, l.term, count(*)::int as n from old o, unnest(tsvector_to_array(o.lexemes)) as l(term)
+        group by o.source_id, l.term
+      )
+      update lexical_terms t set df = t.df - per_term.n from per_term
+      where t.term = per_term.term and t.source_id = per_term.source_id`);
+  }
   await db.execute(sql`
-    update chunks c set ordinal = t.ordinal, start_line = t.start_line, end_line = t.end_line, heading = t.heading
-    from unnest(${p(col("id"))}::text[], ${p(col("ordinal"))}::int[], ${p(col("startLine"))}::int[], ${p(col("endLine"))}::int[], ${p(col("heading"))}::text[])
-      as t(id, ordinal, start_line, end_line, heading)
+    update chunks c set ordinal = t.ordinal, start_line = t.start_line, end_line = t.end_line, heading = t.heading,
+      lexemes = coalesce(t.lexemes::tsvector, c.lexemes)
+    from unnest(${p(col("id"))}::text[], ${p(col("ordinal"))}::int[], ${p(col("startLine"))}::int[], ${p(col("endLine"))}::int[], ${p(col("heading"))}::text[],
+                ${p(rows.map((r) => r.lexemes?.tsvector ?? null))}::text[])
+      as t(id, ordinal, start_line, end_line, heading, lexemes)
     where c.id = t.id`);
+  if (relabelled.length > 0) {
+    await addTermStats(
+      db,
+      relabelled.map((r) => ({ sourceId: r.sourceId, lexemeList: r.lexemes?.list ?? [] })),
+    );
+    // addTermStats counted these chunks again in lexical_sources: they were already there.
+    const bySource = new Map<string, number>();
+    for (const r of relabelled) bySource.set(r.sourceId, (bySource.get(r.sourceId) ?? 0) + 1);
+    for (const [sourceId, n] of bySource)
+      await db.execute(
+        sql`update lexical_sources set chunks = chunks - ${n} where source_id = ${sourceId}`,
+      );
+  }
 }
 
 export async function deleteChunks(db: Database, ids: string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const rows = rowsOf<{ id: string }>(
-    await db.execute(sql`delete from chunks where id = any(${p(ids)}::text[]) returning id`),
-  );
-  return rows.length;
+  return (await deleteChunksWhere(db, sql`c.id = any(${p(ids)}::text[])`)).length;
 }
 
 /** Deletes documents (and their chunks); returns path → chunks deleted. */
@@ -195,15 +347,17 @@ export async function deleteDocuments(
   paths: string[],
 ): Promise<Map<string, number>> {
   if (paths.length === 0) return new Map();
-  const counts = rowsOf<{ path: string; n: number }>(
+  const documents = rowsOf<{ id: string; path: string }>(
     await db.execute(sql`
-      select d.path, count(c.id)::int as n from documents d left join chunks c on c.document_id = d.id
-      where d.source_id = ${sourceId} and d.path = any(${p(paths)}::text[]) group by d.path`),
+      select id, path from documents where source_id = ${sourceId} and path = any(${p(paths)}::text[])`),
   );
-  await db.execute(
-    sql`delete from documents where source_id = ${sourceId} and path = any(${p(paths)}::text[])`,
-  );
-  return new Map(counts.map((r) => [r.path, Number(r.n)]));
+  if (documents.length === 0) return new Map();
+  const ids = documents.map((d) => d.id);
+  const perDocument = new Map<string, number>();
+  for (const id of await deleteChunksWhere(db, sql`c.document_id = any(${p(ids)}::uuid[])`))
+    perDocument.set(id, (perDocument.get(id) ?? 0) + 1);
+  await db.execute(sql`delete from documents where id = any(${p(ids)}::uuid[])`);
+  return new Map(documents.map((d) => [d.path, perDocument.get(d.id) ?? 0]));
 }
 
 export async function updateBlobShas(

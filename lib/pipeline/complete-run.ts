@@ -1,4 +1,5 @@
-import { ensureVectorIndex } from "../index/vector-index";
+import { ensureSpaceVectorIndexes } from "../index/vector-index";
+import { mergePendingTermStats } from "../index/write";
 import type { PipelineDeps } from "./deps";
 import {
   type FinalizeOptions,
@@ -10,8 +11,9 @@ import {
 } from "./runs";
 
 /**
- * Step 3 of a sync: make sure the space's vector index exists (a bulk load dropped it;
- * building it once is far cheaper than inserting into it row by row), then finalize.
+ * Step 3 of a sync: make sure the source's vector index exists (a bulk load dropped it;
+ * building it once is far cheaper than inserting into it row by row), then finalize. Only
+ * sources without an index are built: the others' are left as they are.
  */
 export async function completeRun(
   deps: PipelineDeps,
@@ -22,13 +24,18 @@ export async function completeRun(
   if (isFinished(run.status)) return run;
   // A long index build sends no heartbeat: give the run a fresh one first.
   await heartbeat(deps.db, runId);
+  // A bulk load's document frequencies (and any left by a run that died) join the index.
+  await mergePendingTermStats(deps.db, run.sourceId);
   const started = performance.now();
-  const built = await ensureVectorIndex(
+  const built = await ensureSpaceVectorIndexes(
     deps.db,
     { space: deps.embedder.space, dimensions: deps.embedder.dimensions },
-    { maintenanceWorkMem: deps.indexBuildMemory },
+    { maintenanceWorkMem: deps.indexBuildMemory, concurrently: deps.concurrentIndexBuilds },
   );
-  if (built)
-    deps.log.info({ runId, ms: Math.round(performance.now() - started) }, "vector index built");
+  if (built.length > 0)
+    deps.log.info(
+      { runId, sources: built, ms: Math.round(performance.now() - started) },
+      "vector index built",
+    );
   return finalizeRun(deps.db, runId, options);
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Database } from "../../db/client";
 import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
 import type { EmbeddingProvider } from "../embedding";
+import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
 import type { Runtime } from "../runtime";
 import { urlPolicyFor } from "../security/source-access";
@@ -27,6 +28,10 @@ export interface PipelineDeps {
   syncTiming?: Partial<SyncTiming>;
   /** Where git remotes may be fetched from (OUTBOUND_* settings); default https to public addresses. */
   urlPolicy?: UrlPolicy;
+  /** Build vector indexes with CREATE INDEX CONCURRENTLY (a shared Postgres, not PGlite). */
+  concurrentIndexBuilds?: boolean;
+  /** Upserts from which a run loads in bulk (default BULK_LOAD_MIN_DOCUMENTS in plan.ts). */
+  bulkLoadMinDocuments?: number;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -41,6 +46,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     workDir: config.sync.workDir,
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
     urlPolicy: urlPolicyFor(config),
+    concurrentIndexBuilds: config.database.driver !== "pglite",
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,
@@ -83,6 +89,7 @@ export function indexConfigHash(deps: Pick<PipelineDeps, "chunking" | "embedder"
         size: deps.chunking.size,
         overlap: deps.chunking.overlap,
         space: deps.embedder.space,
+        lexical: LEXICAL_VERSION,
       }),
     )
     .digest("hex")

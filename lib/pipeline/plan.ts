@@ -4,6 +4,7 @@ import { type Database, rowsOf } from "../../db/client";
 import { documentFailures, documents, syncRunItems, syncRuns } from "../../db/schema";
 import { BallastError, errorMessage } from "../errors";
 import { dropVectorIndex, ensureVectorIndex } from "../index/vector-index";
+import { mergePendingTermStats } from "../index/write";
 import { createPathFilter, DEFAULT_EXCLUDES } from "../sources/filter";
 import type { Change, FileEntry } from "../sources/types";
 import { indexConfigHash, type PipelineDeps, readerFor } from "./deps";
@@ -14,9 +15,9 @@ import { getSource } from "./source-records";
 /** Changes when the default excludes change, so sources re-plan in full. */
 const FILTER_VERSION = DEFAULT_EXCLUDES.join("|");
 
-/** Planned upserts at or above this count load in bulk (index dropped, rebuilt at the end)… */
-export const BULK_LOAD_MIN_DOCUMENTS = 2000;
-/** …when they are also at least this share of what the space already holds. */
+/** Planned upserts at or above this count load in bulk (the source's index dropped, rebuilt at the end)… */
+export const BULK_LOAD_MIN_DOCUMENTS = 200;
+/** …when they are also at least this share of what the source already holds in the space. */
 export const BULK_LOAD_MIN_SHARE = 0.5;
 
 export type PlanOutcome =
@@ -102,6 +103,9 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
     .update(JSON.stringify({ v: FILTER_VERSION, ...filterOptions }))
     .digest("hex")
     .slice(0, 16);
+  // Document frequencies left pending by a bulk load that died join the index first, so this
+  // run's deletions subtract from complete counts.
+  await mergePendingTermStats(db, source.id);
   const indexed = await indexedDocuments(db, source.id);
   const items = new Map<string, PlanItem>();
   const upsert = (entry: { path: string; blobSha: string; size: number }) =>
@@ -202,14 +206,22 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
   const batches = Math.ceil(planned.length / batchSize);
   const upserts = planned.filter((i) => i.action === "upsert").length;
   const bulkLoad =
-    upserts >= BULK_LOAD_MIN_DOCUMENTS &&
-    upserts >= BULK_LOAD_MIN_SHARE * (await documentsInSpace(db, deps));
-  const space = { space: deps.embedder.space, dimensions: deps.embedder.dimensions };
+    upserts >= (deps.bulkLoadMinDocuments ?? BULK_LOAD_MIN_DOCUMENTS) &&
+    upserts >= BULK_LOAD_MIN_SHARE * (await documentsInSpace(db, deps, source.id));
+  // Only this source's index: the other sources' are neither dropped nor rebuilt.
+  const target = {
+    space: deps.embedder.space,
+    dimensions: deps.embedder.dimensions,
+    sourceId: source.id,
+  };
   if (bulkLoad) {
-    await dropVectorIndex(db, space);
-    notes.push(`bulk load of ${upserts} documents: vector index rebuilt at the end`);
+    await dropVectorIndex(db, target);
+    notes.push(`bulk load of ${upserts} documents: this source's vector index built at the end`);
   } else {
-    await ensureVectorIndex(db, space, { maintenanceWorkMem: deps.indexBuildMemory });
+    await ensureVectorIndex(db, target, {
+      maintenanceWorkMem: deps.indexBuildMemory,
+      concurrently: deps.concurrentIndexBuilds,
+    });
   }
 
   const now = new Date();
@@ -308,10 +320,14 @@ async function addStaleAndFailed(
   }
 }
 
-async function documentsInSpace(db: Database, deps: PipelineDeps): Promise<number> {
+async function documentsInSpace(
+  db: Database,
+  deps: PipelineDeps,
+  sourceId: string,
+): Promise<number> {
   const [row] = rowsOf<{ n: number }>(
     await db.execute(
-      sql`select count(distinct document_id)::int as n from chunks where embedding_space = ${deps.embedder.space}`,
+      sql`select count(distinct document_id)::int as n from chunks where source_id = ${sourceId} and embedding_space = ${deps.embedder.space}`,
     ),
   );
   return Number(row?.n ?? 0);

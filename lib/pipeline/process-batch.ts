@@ -4,6 +4,7 @@ import type { Database } from "../../db/client";
 import { syncRunItems } from "../../db/schema";
 import { type Chunk, chunkDocument, detectLanguage } from "../chunking";
 import { BallastError, errorMessage, isRetryable } from "../errors";
+import { chunkLexemes } from "../index/lexical";
 import {
   type ChunkRow,
   chunksOfDocuments,
@@ -13,6 +14,7 @@ import {
   documentsByPath,
   type ExistingChunk,
   insertChunks,
+  type MovedChunk,
   reusableVectors,
   updateBlobShas,
   updateChunkPositions,
@@ -103,7 +105,7 @@ interface Vectors {
 interface Writes {
   documents: DocumentRow[];
   chunks: Omit<ChunkRow, "documentId">[];
-  moved: ExistingChunk[];
+  moved: MovedChunk[];
   staleChunkIds: string[];
   results: ItemResult[];
 }
@@ -173,7 +175,7 @@ export async function processBatch(
     storedById,
     vectors,
   );
-  const results = await writeBatch(db, runId, source.id, items, prepared, writes);
+  const results = await writeBatch(db, runId, source.id, items, prepared, writes, run.bulkLoad);
 
   const actions = new Map(items.map((i) => [i.path, i.action]));
   for (const r of results) {
@@ -375,14 +377,19 @@ function assembleWrites(
           previous.startLine !== chunk.startLine ||
           previous.endLine !== chunk.endLine ||
           previous.heading !== heading;
-        if (moved)
+        if (moved) {
+          const lexemes =
+            previous.heading !== heading ? chunkLexemes(chunk.content, path, heading) : undefined;
           writes.moved.push({
             ...previous,
+            sourceId: source.id,
             ordinal: chunk.ordinal,
             startLine: chunk.startLine,
             endLine: chunk.endLine,
             heading,
+            ...(lexemes ? { lexemes: { tsvector: lexemes.tsvector, list: lexemes.lexemes } } : {}),
           });
+        }
         continue;
       }
       const embedding = vectors.byHash.get(chunk.contentHash);
@@ -400,6 +407,7 @@ function assembleWrites(
         embedded++;
         tokens += chunkTokens;
       } else reused++;
+      const lexical = chunkLexemes(chunk.content, path, heading);
       writes.chunks.push({
         id: chunk.id,
         sourceId: source.id,
@@ -415,6 +423,8 @@ function assembleWrites(
         embeddingSpace: embedder.space,
         dims: embedder.dimensions,
         embedding,
+        lexemes: lexical.tsvector,
+        lexemeList: lexical.lexemes,
       });
     }
     const billedTokens = Math.round(tokens * vectors.tokenScale);
@@ -442,6 +452,7 @@ async function writeBatch(
   items: ItemRow[],
   prepared: Prepared,
   writes: Writes,
+  bulkLoad: boolean,
 ): Promise<ItemResult[]> {
   const results = [...prepared.settled, ...writes.results];
   await db.transaction(async (tx) => {
@@ -455,6 +466,8 @@ async function writeBatch(
         if (!documentId) throw new Error(`document id missing for ${row.path}`);
         return { ...row, documentId };
       }),
+      // A bulk load's document frequencies are merged once, when the run completes.
+      { deferStats: bulkLoad },
     );
     await updateChunkPositions(t, writes.moved);
     await updateBlobShas(t, sourceId, prepared.blobShaUpdates);

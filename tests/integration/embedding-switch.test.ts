@@ -63,9 +63,13 @@ describe("embedding provider changes and failures", () => {
     const run = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "incremental" });
     expect(run.status).toBe("succeeded");
     expect((await describeRun(rt.db, run)).counts.processed).toBe(4);
-    expect(await vectorIndexExists(rt.db, { space: rt.embedder.space, dimensions: 128 })).toBe(
-      true,
-    );
+    expect(
+      await vectorIndexExists(rt.db, {
+        space: rt.embedder.space,
+        dimensions: 128,
+        sourceId: source.id,
+      }),
+    ).toBe(true);
     const spaces = rowsOf<{ embedding_space: string; dims: number }>(
       await rt.db.execute(
         sql`select distinct embedding_space, dims from chunks where source_id = ${source.id}`,

@@ -7,6 +7,9 @@ import type { TestRuntime } from "./runtime";
 export interface IndexSnapshot {
   documents: string[];
   chunks: string[];
+  /** Lexical document frequencies kept by the writes: `term df`, and the chunk count. */
+  terms: string[];
+  lexicalChunks: number;
 }
 
 /**
@@ -22,10 +25,19 @@ export async function snapshotIndex(db: Database, sourceId: string): Promise<Ind
   ).map((r) => r.row);
   const chunks = rowsOf<{ row: string }>(
     await db.execute(sql`
-      select path || ':' || ordinal || ':' || start_line || '-' || end_line || ' ' || content_hash || ' ' || md5(embedding::text) as row
+      select path || ':' || ordinal || ':' || start_line || '-' || end_line || ' ' || content_hash || ' ' || md5(embedding::text) || ' ' || md5(lexemes::text) as row
       from chunks where source_id = ${sourceId} order by path, ordinal`),
   ).map((r) => r.row);
-  return { documents, chunks };
+  const terms = rowsOf<{ row: string }>(
+    await db.execute(sql`
+      select term || ' ' || df as row from lexical_terms where source_id = ${sourceId} and df <> 0 order by term`),
+  ).map((r) => r.row);
+  const [count] = rowsOf<{ n: number }>(
+    await db.execute(
+      sql`select coalesce(sum(chunks), 0)::int as n from lexical_sources where source_id = ${sourceId}`,
+    ),
+  );
+  return { documents, chunks, terms, lexicalChunks: Number(count?.n ?? 0) };
 }
 
 let freshCounter = 0;
