@@ -4,8 +4,8 @@ import { BallastError } from "../errors";
 import type { Logger } from "../log/logger";
 import { type PipelineDeps, pipelineDeps } from "../pipeline/deps";
 import { addSource, getSource, type SourceRecord } from "../pipeline/source-records";
-import { syncSourceLocally } from "../pipeline/sync-local";
 import { createRuntime, type Runtime } from "../runtime";
+import { syncSourceLocally } from "../workflows/sync-now";
 import type { GoldenSet } from "./golden";
 import { type EvalOptions, type EvalReport, evaluate, materialiseNpmPackage } from "./run";
 

@@ -1,8 +1,8 @@
-import { compileGlobs, type PathMatcher } from "../sources/glob";
 import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import type { EmbeddingProvider } from "../embedding";
 import { ValidationError } from "../errors";
+import { compileGlobs, type PathMatcher } from "../sources/glob";
 import {
   HEADING_PREFIX,
   LABEL_WEIGHTS,

@@ -9,7 +9,7 @@ import {
   vectorIndexName,
 } from "../../lib/index/vector-index";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
-import { syncSourceLocally } from "../../lib/pipeline/sync-local";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
 import { freshFullSyncSnapshot, snapshotIndex } from "../support/index-snapshot";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
