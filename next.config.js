@@ -17,6 +17,8 @@ const nextConfig = {
     "gpt-tokenizer",
   ],
   outputFileTracingIncludes: { "/**": ["./db/migrations/**"] },
+  // forbidden() renders app/forbidden.tsx with a 403 for a role too low for a console page.
+  experimental: { authInterrupts: true },
 };
 
 export default nextConfig;

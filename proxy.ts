@@ -15,6 +15,8 @@ export function proxy(request: NextRequest): NextResponse {
   const csp = contentSecurityPolicy({ nonce, allowEval: runningNextDev() });
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("content-security-policy", csp);
+  // The console's pages read the path they were asked for (sign in, then come back to it).
+  requestHeaders.set("x-ballast-path", `${request.nextUrl.pathname}${request.nextUrl.search}`);
   const response = NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("content-security-policy", csp);
   for (const [name, value] of Object.entries(securityHeaders({ hsts: hstsWanted() })))

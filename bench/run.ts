@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { compareChunkers } from "./chunker";
+import { CONSOLE_TARGETS, type ConsoleMeasurement, measureConsole } from "./console";
 import { type CorpusManifest, ensureCorpus, readCorpusFiles } from "./corpus/generate";
 import { type EvalSetResult, runGoldenSets } from "./eval";
 import { type FreshnessMeasurement, measureFreshness } from "./freshness";
@@ -62,6 +63,8 @@ const TARGETS = {
   incrementalVsPeer: 10,
 };
 const FRESHNESS_PUSHES = 20;
+/** Runs seeded (SQL) before the console's pages are timed. */
+const CONSOLE_RUNS = 10_000;
 
 /** Average generated file size: 10,000 files ≈ 50 MB. */
 const BYTES_PER_FILE = 5_000;
@@ -79,6 +82,7 @@ interface Options {
   skipSearch?: boolean;
   skipChunker?: boolean;
   skipFreshness?: boolean;
+  skipConsole?: boolean;
   keep?: boolean;
   profile?: boolean;
   color: boolean;
@@ -103,6 +107,7 @@ const program = new Command()
   .option("--skip-search", "skip growing the index and the search latency")
   .option("--skip-chunker", "skip the chunker vs LangChain comparison")
   .option("--skip-freshness", "skip the freshness measure (pushes through the running app)")
+  .option("--skip-console", "skip the console pages (10,000 runs seeded, every page timed)")
   .option("--keep", "keep the temp database and repository clone")
   .option("--profile", `CPU profiles of the syncs, into ${path.relative(ROOT, PROFILE_DIR)}/`)
   .option("--no-color", "no colours in the table");
@@ -184,6 +189,7 @@ async function main(): Promise<void> {
   let largeSearch: { lexical: SearchMeasurement; vector: SearchMeasurement } | undefined;
   const peerRepo = path.join(tmp, "peer-repo");
   if (opts.peer) await git(tmp, ["clone", "-q", "--local", corpus.repoDir, peerRepo]);
+  let consolePages: ConsoleMeasurement | undefined;
   try {
     status(`opening PGlite at ${path.join(tmp, "data", "pglite")}`);
     const openSampler = await new MemorySampler(100).start();
@@ -674,6 +680,44 @@ async function main(): Promise<void> {
         freshness.p50Ms,
       );
     }
+
+    // 6. The console's pages over this index with 10,000 runs (the app, like freshness).
+    if (opts.skipConsole) {
+      report.skip(
+        "console",
+        "page p95 (every page)",
+        `< ${CONSOLE_TARGETS.pageP95Ms} ms`,
+        "skipped (--skip-console)",
+      );
+    } else {
+      status("console: 10,000 runs, every page timed");
+      consolePages = await measureConsole({
+        root: ROOT,
+        dataDir: path.join(tmp, "data"),
+        sourceName: "bench-main",
+        runs: CONSOLE_RUNS,
+        requests: opts.quick ? 10 : 40,
+        status,
+      });
+      for (const page of consolePages.pages)
+        report.check(
+          "console",
+          `${page.page} p95 (p50) · ${int(consolePages.chunks)} chunks, ${int(consolePages.runs)} runs`,
+          `${page.p95Ms} ms (${page.p50Ms} ms)`,
+          page.p95Ms,
+          `< ${CONSOLE_TARGETS.pageP95Ms} ms`,
+          page.p95Ms < CONSOLE_TARGETS.pageP95Ms,
+        );
+      for (const page of consolePages.firstLoadJs)
+        report.check(
+          "console",
+          `${page.page}: first-load JS (gzip, ${page.scripts} scripts)`,
+          `${(page.bytes / 1024).toFixed(1)} kB`,
+          page.bytes,
+          "< 200 kB",
+          page.bytes < CONSOLE_TARGETS.firstLoadJsBytes,
+        );
+    }
   } finally {
     await bench?.runtime.close();
     if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
@@ -706,6 +750,7 @@ async function main(): Promise<void> {
       skipSearch: opts.skipSearch ?? false,
       skipChunker: opts.skipChunker ?? false,
       skipFreshness: opts.skipFreshness ?? false,
+      skipConsole: opts.skipConsole ?? false,
       profile: opts.profile ?? false,
     },
     targets: TARGETS,
@@ -727,6 +772,7 @@ async function main(): Promise<void> {
     eval: evals.map(({ report: r, ...rest }) => ({ ...rest, queries: r.systems })),
     chunker: chunker ?? null,
     freshness: freshness ?? null,
+    console: consolePages ?? null,
     rows: report.rows,
     failures: failures.map((f) => `${f.section}: ${f.measure}`),
   });

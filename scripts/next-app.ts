@@ -29,6 +29,7 @@ export function buildIsStale(): boolean {
     "package-lock.json",
     "instrumentation.ts",
     "proxy.ts",
+    "postcss.config.mjs",
   ]
     .map((p) => path.join(projectRoot, p))
     .some((p) => existsSync(p) && newestMtime(p) > built);

@@ -73,6 +73,7 @@ async function up(): Promise<number> {
       `   workflows: ${workflows?.backend === "embedded-runner" ? "the app's embedded runner (no Inngest needed)" : "Inngest"}`,
       "   the CLI works alongside the app (it connects to the app's database):",
       '     npx ballast search "…"   ·   npx ballast runs   ·   npx ballast keys create --name me --role admin',
+      `   the console: ${base}/ (sign in with a key from \`npx ballast keys create\`)`,
       "",
     ].join("\n"),
   );

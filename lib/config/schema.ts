@@ -100,6 +100,8 @@ export interface Config {
     /** Overrides of the ranking defaults (lib/index/search.ts); unset keys keep the defaults. */
     ranking: { lowWeightPaths?: string[]; lowWeight?: number; vectorWeight?: number };
   };
+  /** The operator's web console: sessions and GitHub sign-in. */
+  console: ConsoleConfig;
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
 }
@@ -118,6 +120,32 @@ export interface SecurityConfig {
    * CIDRs of the reverse proxies in front of the app (empty: the socket peer only).
    */
   trustedProxies: "vercel" | string[];
+}
+
+/** One allow-list entry: a GitHub user, every member of an organisation, or of one team. */
+export type GitHubSubject =
+  | { type: "user"; login: string }
+  | { type: "org"; org: string }
+  | { type: "team"; org: string; team: string };
+
+export interface ConsoleConfig {
+  /** How long a sign-in lasts. */
+  sessionTtlMs: number;
+  /** Secure cookies (every mode but development, which is served over plain http). */
+  secureCookies: boolean;
+  /** The console's public origin; undefined → each request's own origin. */
+  origin: string | undefined;
+  /** GitHub sign-in, when a client id and secret are set. */
+  github:
+    | {
+        clientId: string;
+        clientSecret: string;
+        /** Where the authorize and access_token endpoints live (https://github.com). */
+        oauthUrl: string;
+        /** The allow-list: each role's subjects; the highest role that matches wins. */
+        roles: { admin: GitHubSubject[]; operator: GitHubSubject[]; viewer: GitHubSubject[] };
+      }
+    | undefined;
 }
 
 export interface ConfigProblem {
@@ -217,6 +245,19 @@ export const VARIABLES = {
     "Weight of results under SEARCH_LOW_WEIGHT_PATHS, 0-1 (1 = no change). Default 0.5.",
   SEARCH_VECTOR_WEIGHT:
     "Weight of the vector ranking against the lexical ranking in hybrid search, 0-10. Default 1 (OpenAI, Cohere), 0.3 (local embedder).",
+  CONSOLE_SESSION_HOURS: "How long a console sign-in lasts, in hours (1-720). Default 12.",
+  CONSOLE_ORIGIN:
+    "The console's public origin, e.g. https://ballast.example.com: the GitHub sign-in callback is ORIGIN/auth/github/callback and state-changing requests must come from it. Unset: each request's own origin.",
+  GITHUB_OAUTH_CLIENT_ID:
+    "GitHub OAuth app client id: turns on “Sign in with GitHub” in the console (with GITHUB_OAUTH_CLIENT_SECRET and at least one GITHUB_SIGNIN_* entry).",
+  GITHUB_OAUTH_CLIENT_SECRET: "GitHub OAuth app client secret (secret).",
+  GITHUB_OAUTH_URL:
+    "Where GitHub's OAuth endpoints live (/login/oauth/authorize, /login/oauth/access_token). Default https://github.com; the API calls use GITHUB_API_URL.",
+  GITHUB_SIGNIN_ADMINS:
+    "Who signs in with GitHub as admin: comma-separated user:LOGIN, org:ORG or team:ORG/TEAM-SLUG.",
+  GITHUB_SIGNIN_OPERATORS:
+    "Who signs in with GitHub as operator (same form as GITHUB_SIGNIN_ADMINS).",
+  GITHUB_SIGNIN_VIEWERS: "Who signs in with GitHub as viewer (same form as GITHUB_SIGNIN_ADMINS).",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -233,6 +274,7 @@ export const SECRET_VARIABLES = [
   "GITHUB_WEBHOOK_SECRET",
   "OPENAI_API_KEY",
   "COHERE_API_KEY",
+  "GITHUB_OAUTH_CLIENT_SECRET",
 ] as const satisfies readonly VariableName[];
 
 const optionalString = z.string().optional();
@@ -368,6 +410,14 @@ const rawSchema = z.object({
   SEARCH_LOW_WEIGHT_PATHS: optionalString,
   SEARCH_LOW_WEIGHT: boundedNumber(0, 1),
   SEARCH_VECTOR_WEIGHT: boundedNumber(0, 10),
+  CONSOLE_SESSION_HOURS: int(1, 720),
+  CONSOLE_ORIGIN: url(["https:", "http:"]),
+  GITHUB_OAUTH_CLIENT_ID: optionalString,
+  GITHUB_OAUTH_CLIENT_SECRET: optionalString,
+  GITHUB_OAUTH_URL: url(["https:", "http:"]),
+  GITHUB_SIGNIN_ADMINS: list,
+  GITHUB_SIGNIN_OPERATORS: list,
+  GITHUB_SIGNIN_VIEWERS: list,
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -579,6 +629,9 @@ function buildConfig(
     });
   }
 
+  // Console
+  const consoleConfig = buildConsole(raw, mode, problems);
+
   // Embedding
   const provider = raw.EMBEDDING_PROVIDER ?? "local";
   const defaults = EMBEDDING_DEFAULTS[provider];
@@ -696,7 +749,82 @@ function buildConfig(
           : {}),
       },
     },
+    console: consoleConfig,
     secrets,
+  };
+}
+
+const GITHUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+const TEAM_SLUG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/** `user:<login>`, `org:<org>` or `team:<org>/<slug>`; a string naming the problem otherwise. */
+export function parseGitHubSubject(entry: string): GitHubSubject | string {
+  const match = /^(user|org|team):(.+)$/i.exec(entry.trim());
+  if (!match) return `${entry}: must be user:<login>, org:<org> or team:<org>/<team-slug>`;
+  const type = (match[1] ?? "").toLowerCase();
+  const value = match[2] ?? "";
+  if (type === "team") {
+    const [org = "", team = "", ...rest] = value.split("/");
+    if (rest.length > 0 || !GITHUB_NAME.test(org) || !TEAM_SLUG.test(team))
+      return `${entry}: a team is team:<org>/<team-slug>`;
+    return { type: "team", org: org.toLowerCase(), team: team.toLowerCase() };
+  }
+  if (!GITHUB_NAME.test(value))
+    return `${entry}: not a GitHub ${type === "user" ? "login" : "organisation"}`;
+  return type === "user"
+    ? { type: "user", login: value.toLowerCase() }
+    : { type: "org", org: value.toLowerCase() };
+}
+
+function buildConsole(raw: Raw, mode: Mode, problems: ConfigProblem[]): ConsoleConfig {
+  const strict = mode === "production" || mode === "staging";
+  const inMode = `in ${mode}`;
+  const origin = raw.CONSOLE_ORIGIN === undefined ? undefined : new URL(raw.CONSOLE_ORIGIN).origin;
+  if (strict && origin !== undefined && !origin.startsWith("https:"))
+    problems.push({ variable: "CONSOLE_ORIGIN", message: `must be an https URL ${inMode}` });
+  const roles = { admin: [], operator: [], viewer: [] } as {
+    admin: GitHubSubject[];
+    operator: GitHubSubject[];
+    viewer: GitHubSubject[];
+  };
+  const lists = [
+    ["GITHUB_SIGNIN_ADMINS", "admin"],
+    ["GITHUB_SIGNIN_OPERATORS", "operator"],
+    ["GITHUB_SIGNIN_VIEWERS", "viewer"],
+  ] as const;
+  for (const [variable, role] of lists)
+    for (const entry of raw[variable]) {
+      const subject = parseGitHubSubject(entry);
+      if (typeof subject === "string") problems.push({ variable, message: subject });
+      else roles[role].push(subject);
+    }
+  const clientId = raw.GITHUB_OAUTH_CLIENT_ID;
+  const clientSecret = raw.GITHUB_OAUTH_CLIENT_SECRET;
+  if ((clientId === undefined) !== (clientSecret === undefined))
+    problems.push({
+      variable: clientId === undefined ? "GITHUB_OAUTH_CLIENT_ID" : "GITHUB_OAUTH_CLIENT_SECRET",
+      message: "must be set together with its pair (GitHub sign-in)",
+    });
+  const anyRole = roles.admin.length + roles.operator.length + roles.viewer.length > 0;
+  if (clientId !== undefined && !anyRole)
+    problems.push({
+      variable: "GITHUB_SIGNIN_ADMINS",
+      message:
+        "GitHub sign-in is configured but nobody may sign in: list users, organisations or teams in GITHUB_SIGNIN_ADMINS, _OPERATORS or _VIEWERS",
+    });
+  return {
+    sessionTtlMs: (raw.CONSOLE_SESSION_HOURS ?? 12) * 3600_000,
+    secureCookies: mode !== "development",
+    origin,
+    github:
+      clientId !== undefined && clientSecret !== undefined
+        ? {
+            clientId,
+            clientSecret,
+            oauthUrl: (raw.GITHUB_OAUTH_URL ?? "https://github.com").replace(/\/+$/, ""),
+            roles,
+          }
+        : undefined,
   };
 }
 

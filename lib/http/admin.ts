@@ -1,16 +1,23 @@
 import { randomUUID } from "node:crypto";
-import type { ApiKeyIdentity } from "../auth/api-keys";
 import { recordAudit, recordDenial } from "../auth/audit";
 import type { Role } from "../auth/roles";
 import { BallastError } from "../errors";
 import { getRuntime, type Runtime } from "../runtime";
-import { bearerToken, callerAddress, identify, requireRole } from "./authenticate";
+import {
+  bearerToken,
+  type CallerIdentity,
+  callerAddress,
+  identify,
+  requireRole,
+} from "./authenticate";
 import { rateLimitKey } from "./client-address";
+import { checkSameOrigin, isSafeMethod } from "./csrf";
 import { errorResponse } from "./respond";
 
 export interface AdminContext<P> {
   runtime: Runtime;
-  key: ApiKeyIdentity;
+  /** The caller: a Bearer key, or a console session (`via: "session"`). */
+  key: CallerIdentity;
   request: Request;
   params: P;
   requestId: string;
@@ -26,8 +33,10 @@ export interface AdminRouteOptions<P> {
 }
 
 /**
- * Wraps an admin route: Bearer API key (401, 429 after repeated failures), role (403), and an audit entry for every
- * attempt, allowed or not, with its outcome. Route files stay one line of intent.
+ * Wraps an admin route: Bearer API key or console session cookie (401, 429 after repeated
+ * failures), the same-origin check for a session's state-changing request (403 csrf_failed),
+ * role (403), and an audit entry for every attempt, allowed or not, with its outcome. Route
+ * files stay one line of intent.
  */
 export function adminRoute<P = Record<string, never>>(
   options: AdminRouteOptions<P>,
@@ -46,13 +55,13 @@ export function adminRoute<P = Record<string, never>>(
     const details: Record<string, unknown> = { method: request.method };
     const audit = (
       actor: string,
-      key: ApiKeyIdentity | null,
+      key: CallerIdentity | null,
       result: "ok" | "denied" | "error",
       status: number,
     ) =>
       recordAudit(runtime.db, {
         actor,
-        actorKeyId: key?.id ?? null,
+        actorKeyId: key ? key.keyId : null,
         action: options.action,
         target,
         result,
@@ -61,7 +70,7 @@ export function adminRoute<P = Record<string, never>>(
         requestId,
       }).catch((error) => runtime.log.error({ err: error, requestId }, "audit write failed"));
 
-    let key: ApiKeyIdentity;
+    let key: CallerIdentity;
     try {
       key = await identify(runtime, request);
     } catch (error) {
@@ -85,6 +94,23 @@ export function adminRoute<P = Record<string, never>>(
         requestId,
       }).catch((failure) => runtime.log.error({ err: failure, requestId }, "audit write failed"));
       return errorResponse(error);
+    }
+    if (key.via === "session") {
+      details.via = "session";
+      if (!isSafeMethod(request.method)) {
+        try {
+          checkSameOrigin(
+            request.headers,
+            request.url,
+            runtime.config.console,
+            runtime.config.security.trustedProxies,
+          );
+        } catch (error) {
+          details.reason = (error as Error).message;
+          await audit(key.name, key, "denied", 403);
+          return errorResponse(error);
+        }
+      }
     }
     try {
       requireRole(key, options.role);

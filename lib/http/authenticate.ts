@@ -1,8 +1,10 @@
 import { type ApiKeyIdentity, verifyApiKey } from "../auth/api-keys";
 import { type Role, roleAllows } from "../auth/roles";
+import { verifySession } from "../auth/sessions";
 import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from "../errors";
 import type { Runtime } from "../runtime";
 import { clientAddress, rateLimitKey } from "./client-address";
+import { sessionTokenOf } from "./session-cookie";
 
 /** Failed authentications allowed per client address per minute before 429. */
 const AUTH_FAILURES_PER_MINUTE = 30;
@@ -20,13 +22,47 @@ export function callerAddress(runtime: Runtime, request: Request): string {
 }
 
 /**
- * The calling key, if valid; 401 otherwise, and 429 once one address has failed more than
- * AUTH_FAILURES_PER_MINUTE times in a minute (guessing keys is throttled on every route).
+ * Who calls: a Bearer API key (as always), or — without an Authorization header — the
+ * console's session cookie. `via` says which; a session names the key it was made from
+ * (`keyId`) or none (GitHub sign-in), and `id` is then the session's id.
  */
-export async function identify(runtime: Runtime, request: Request): Promise<ApiKeyIdentity> {
+export interface CallerIdentity extends ApiKeyIdentity {
+  via: "key" | "session";
+  keyId: string | null;
+  sessionId?: string;
+}
+
+/**
+ * The caller, if its key or session is valid; 401 otherwise, and 429 once one address has
+ * failed more than AUTH_FAILURES_PER_MINUTE times in a minute (guessing keys or session tokens
+ * is throttled on every route, the console's sign-in included).
+ */
+export async function identify(runtime: Runtime, request: Request): Promise<CallerIdentity> {
   const presented = bearerToken(request);
   const key = presented ? await verifyApiKey(runtime.db, presented) : null;
-  if (key) return key;
+  if (key) return { ...key, via: "key", keyId: key.id };
+  if (!presented && !request.headers.has("authorization")) {
+    const token = sessionTokenOf(request, runtime.config.console);
+    const session = token ? await verifySession(runtime.db, token) : null;
+    if (session)
+      return {
+        id: session.keyId ?? session.sessionId,
+        name: session.name,
+        role: session.role,
+        prefix: session.keyPrefix ?? "",
+        via: "session",
+        keyId: session.keyId,
+        sessionId: session.sessionId,
+      };
+  }
+  return countAuthFailure(runtime, request);
+}
+
+/**
+ * Records one failed authentication from the caller's address; throws 429 once the address is
+ * over the limit, 401 otherwise (the console's key sign-in uses the same budget).
+ */
+export async function countAuthFailure(runtime: Runtime, request: Request): Promise<never> {
   const limiter = runtime.redis.rateLimiter("admin-auth-failures", {
     algorithm: "sliding-window",
     limit: AUTH_FAILURES_PER_MINUTE,
@@ -40,9 +76,11 @@ export async function identify(runtime: Runtime, request: Request): Promise<ApiK
   throw new UnauthorizedError();
 }
 
-export function requireRole(key: ApiKeyIdentity, role: Role): void {
+export function requireRole(key: ApiKeyIdentity & { via?: "key" | "session" }, role: Role): void {
   if (!roleAllows(key.role, role))
-    throw new ForbiddenError(`this needs the ${role} role; the key has ${key.role}`);
+    throw new ForbiddenError(
+      `this needs the ${role} role; the ${key.via === "session" ? "session" : "key"} has ${key.role}`,
+    );
 }
 
 /** The calling key, if it is valid and its role is high enough; throws 401 / 403 / 429 otherwise. */

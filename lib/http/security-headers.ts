@@ -38,7 +38,10 @@ export function securityHeaders(options: { hsts: boolean }): Record<string, stri
   return {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    // same-origin, not no-referrer: nothing leaves for other sites either way, but under
+    // no-referrer browsers send `Origin: null` with the console's own form posts and server
+    // actions, which the same-origin checks (Next.js's and lib/http/csrf.ts) must refuse.
+    "referrer-policy": "same-origin",
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
     ...(options.hsts ? { "strict-transport-security": "max-age=63072000; includeSubDomains" } : {}),

@@ -373,7 +373,7 @@ describe("the probes of issue 6, against next start", () => {
       expect(csp, what).toContain("frame-ancestors 'none'");
       expect(csp, what).not.toContain("unsafe-inline");
       expect(answer.headers["x-content-type-options"], what).toBe("nosniff");
-      expect(answer.headers["referrer-policy"], what).toBe("no-referrer");
+      expect(answer.headers["referrer-policy"], what).toBe("same-origin");
       expect(answer.headers["x-frame-options"], what).toBe("DENY");
       if (server === app) expect(answer.headers["strict-transport-security"], what).toBeUndefined();
       else expect(answer.headers["strict-transport-security"], what).toMatch(/max-age=\d+/);

@@ -1,0 +1,110 @@
+import Link from "next/link";
+import { listSourceRows } from "../../../lib/console/queries";
+import { redactLocation } from "../../../lib/security/redact";
+import { can, requirePage } from "../../_lib/session";
+import { EmptyState, PageHeader, StatusBadge, TableWrap } from "../../_ui/bits";
+import { formatAgo, formatCount } from "../../_ui/format";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Sources" };
+
+type Search = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function SourcesPage({ searchParams }: { searchParams: Search }) {
+  const viewer = await requirePage("viewer");
+  const params = await searchParams;
+  const removed = typeof params.removed === "string" ? params.removed : undefined;
+  const rows = await listSourceRows(viewer.runtime.db);
+  const admin = can(viewer, "admin");
+  return (
+    <>
+      <PageHeader
+        title="Sources"
+        description="The repositories Ballast keeps indexed."
+        actions={
+          admin ? (
+            <Link href="/sources/new" className="btn-primary">
+              Add source
+            </Link>
+          ) : null
+        }
+      />
+      {removed ? (
+        <p className="notice-ok mb-4" role="status">
+          Removed {removed} with its documents, chunks and runs.
+        </p>
+      ) : null}
+      {rows.length === 0 ? (
+        <EmptyState title="No sources yet">
+          {admin ? (
+            <>
+              <Link href="/sources/new">Add a source</Link> — a GitHub repository, a git URL or a
+              local repository — then sync it.
+            </>
+          ) : (
+            <>
+              An admin adds sources here; or on the server:{" "}
+              <code>npx ballast sync ./path/to/repo</code>.
+            </>
+          )}
+        </EmptyState>
+      ) : (
+        <div className="card p-0">
+          <TableWrap label="Sources">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Source</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" className="text-right">
+                    Documents
+                  </th>
+                  <th scope="col" className="text-right">
+                    Chunks
+                  </th>
+                  <th scope="col">Last sync</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((s) => (
+                  <tr key={s.id}>
+                    <td>
+                      <Link href={`/sources/${encodeURIComponent(s.name)}`} className="font-medium">
+                        {s.name}
+                      </Link>
+                      <div
+                        className="muted max-w-md truncate font-mono text-xs"
+                        title={redactLocation(s.location)}
+                      >
+                        {s.kind === "github" ? "github:" : ""}
+                        {redactLocation(s.location)}
+                        {s.branch ? ` @ ${s.branch}` : ""}
+                      </div>
+                    </td>
+                    <td>
+                      <StatusBadge status={s.status} />
+                    </td>
+                    <td className="text-right tabular-nums">{formatCount(s.documentCount)}</td>
+                    <td className="text-right tabular-nums">{formatCount(s.chunkCount)}</td>
+                    <td>
+                      {s.lastRun ? (
+                        <span className="flex flex-wrap items-center gap-2">
+                          <StatusBadge status={s.lastRun.status} />
+                          <span className="muted text-xs">
+                            {formatAgo(s.lastRun.finishedAt ?? s.lastRun.queuedAt)}
+                          </span>
+                        </span>
+                      ) : (
+                        <span className="muted">never</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+        </div>
+      )}
+    </>
+  );
+}

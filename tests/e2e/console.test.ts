@@ -1,0 +1,528 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { projectRoot } from "../../scripts/next-app";
+import { type AppServer, baseEnv, cli, startApp } from "../support/app-server";
+import { launchBrowser } from "../support/browser";
+import { type FakeGitHubOAuth, startFakeGitHubOAuth } from "../support/fake-github-oauth";
+import { git, makeTempDir, removeTempDirs, TestRepo } from "../support/git-repo";
+
+/**
+ * The operator's console in headless Chromium against `next start` on the embedded defaults:
+ * sign in with a key, add a local git source (with a preview of its globs), sync it and watch
+ * its progress arrive live, search, roles, an expired session, CSRF and cookie flags, GitHub
+ * sign-in against a loopback OAuth provider (on another site: localhost vs 127.0.0.1), sign
+ * out; axe-core on every page; screenshots of every page, light and dark, laptop and phone,
+ * written to screenshots/console/ (`npm run screenshots` regenerates them).
+ */
+const SHOTS = path.join(projectRoot, "screenshots", "console");
+const FILES = 600;
+
+function keyOf(stdout: string): string {
+  const key = /blst_[A-Za-z0-9_-]+/.exec(stdout)?.[0];
+  if (!key) throw new Error(`no key in: ${stdout}`);
+  return key;
+}
+
+describe("the console in a browser", () => {
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let server: AppServer | undefined;
+  let url: string;
+  let browser: Browser;
+  let github: FakeGitHubOAuth;
+  let repo: TestRepo;
+  const keys: Record<string, string> = {};
+  const cspViolations: string[] = [];
+  let runId = "";
+
+  async function newContext(
+    options: { colorScheme?: "light" | "dark"; viewport?: { width: number; height: number } } = {},
+  ) {
+    const context = await browser.newContext({
+      colorScheme: options.colorScheme ?? "light",
+      viewport: options.viewport ?? { width: 1280, height: 900 },
+    });
+    context.on("page", (page) => watch(page));
+    return context;
+  }
+  function watch(page: Page) {
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text()))
+        cspViolations.push(`${page.url()}: ${message.text()}`);
+    });
+  }
+  async function signIn(context: BrowserContext, key: string, next?: string): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`${url}/login${next ? `?next=${encodeURIComponent(next)}` : ""}`);
+    await page.getByLabel("API key").fill(key);
+    await page.getByRole("button", { name: "Sign in with key" }).click();
+    await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+    return page;
+  }
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "ballast-console-"));
+    const root = await makeTempDir("ballast-roots-");
+    const dir = path.join(root, "handbook");
+    await mkdir(dir);
+    await git(dir, ["init", "-q", "--initial-branch=main"]);
+    repo = new TestRepo(dir, "main");
+    const files: Record<string, string> = {
+      "README.md": "# Harbour handbook\n\nThe harbour master keeps a tide ledger of every ship.\n",
+      "src/ledger.ts":
+        'export function recordTide(ledger: string[], height: number) {\n  ledger.push("tide " + height);\n}\n',
+    };
+    for (let i = 0; i < FILES; i++)
+      files[`docs/chapter-${String(i).padStart(4, "0")}.md`] =
+        `# Chapter ${i}\n\nNotes on berth ${i}: moorings, pilots and the schedule of vessel ${i * 7}.\n`;
+    await repo.writeMany(files);
+    await repo.commit("handbook");
+    github = await startFakeGitHubOAuth({ host: "localhost" });
+    env = baseEnv(dataDir, {
+      SOURCE_LOCAL_ROOTS: root,
+      SYNC_BATCH_SIZE: "25",
+      GITHUB_OAUTH_CLIENT_ID: github.clientId,
+      GITHUB_OAUTH_CLIENT_SECRET: github.clientSecret,
+      GITHUB_OAUTH_URL: github.url,
+      GITHUB_API_URL: github.url,
+      GITHUB_SIGNIN_ADMINS: "user:boss",
+      GITHUB_SIGNIN_OPERATORS: "org:acme",
+    });
+    for (const [name, role] of [
+      ["admin", "admin"],
+      ["operator", "operator"],
+      ["viewer", "viewer"],
+      ["expiring", "operator"],
+    ] as const) {
+      const created = await cli(env, "keys", "create", "--name", `${name}-key`, "--role", role);
+      expect(created.code, created.stderr).toBe(0);
+      keys[name] = keyOf(created.stdout);
+    }
+    server = await startApp(env);
+    url = server.url;
+    browser = await launchBrowser();
+    await rm(SHOTS, { recursive: true, force: true });
+    await mkdir(SHOTS, { recursive: true });
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await github?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await removeTempDirs();
+  });
+
+  it("signs in with a key into an HttpOnly, SameSite=Strict session cookie with an expiry, and back where it was asked", async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    const first = await page.goto(`${url}/sources`);
+    expect(new URL(page.url()).pathname).toBe("/login");
+    expect(new URL(page.url()).searchParams.get("next")).toBe("/sources");
+    expect(first?.headers()["content-security-policy"]).toMatch(
+      /script-src 'self' 'nonce-[^']+' 'strict-dynamic'/,
+    );
+    await page.getByLabel("API key").fill("blst_wrong");
+    await page.getByRole("button", { name: "Sign in with key" }).click();
+    await page.waitForURL(/error=invalid/);
+    await expect.poll(() => page.locator("#key-error").textContent()).toMatch(/not valid/);
+    expect(await page.getByLabel("API key").getAttribute("aria-invalid")).toBe("true");
+    await page.getByLabel("API key").fill(keys.admin ?? "");
+    await page.getByRole("button", { name: "Sign in with key" }).click();
+    await page.waitForURL(`${url}/sources`);
+    expect(await page.textContent("h1")).toBe("Sources");
+    const [cookie] = (await context.cookies()).filter((c) => c.name === "ballast_session");
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", secure: false, path: "/" });
+    expect((cookie?.expires ?? 0) * 1000 - Date.now()).toBeGreaterThan(11 * 3600_000);
+    expect(await page.evaluate(() => document.cookie)).not.toContain("ballast_session");
+    await context.close();
+  });
+
+  it("adds a local git source: errors beside their fields, a preview of what the globs match, then the source", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.admin ?? "", "/sources/new");
+    expect(await page.textContent("h1")).toBe("Add a source");
+    // Bad input: nothing is stored, each error beside its field.
+    await page.getByLabel("Repository").fill("/etc");
+    await page.getByLabel("Largest file (bytes)").fill("lots");
+    await page.getByRole("button", { name: "Add source" }).click();
+    await expect
+      .poll(() => page.locator("#field-maxFileBytes-error").textContent())
+      .toMatch(/whole number/);
+    await page.getByLabel("Largest file (bytes)").fill("");
+    await page.getByRole("button", { name: "Add source" }).click();
+    await expect
+      .poll(() => page.locator("#field-location-error").textContent())
+      .toMatch(/SOURCE_LOCAL_ROOTS|outside|not under/i);
+    expect((await cli(env, "sources", "list")).stdout).not.toContain("handbook");
+    // Preview: the repository's files through the source reader and the path filter.
+    await page.getByLabel("Repository").fill(repo.dir);
+    await page.getByLabel("Include globs").fill("docs/chapter-00*.md\nREADME.md\nsrc/**");
+    await page.getByRole("button", { name: "Preview matches" }).click();
+    await expect
+      .poll(() => page.getByTestId("preview-matched").textContent(), { timeout: 30_000 })
+      .toBe("102");
+    expect(await page.getByRole("list", { name: "Matching files" }).textContent()).toContain(
+      "src/ledger.ts",
+    );
+    await screenshotAll(context, [["sources-new-preview", page.url()]], { reuse: page });
+    // Add it with every file (the globs cleared).
+    await page.getByLabel("Include globs").fill("");
+    await page.getByRole("button", { name: "Add source" }).click();
+    await page.waitForURL(`${url}/sources/handbook?added=1`);
+    expect(await page.textContent("h1")).toBe("handbook");
+    await context.close();
+  });
+
+  it("starts a sync and shows its progress as it arrives (Server-Sent Events), then the final counts", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.operator ?? "", "/sources/handbook");
+    await page.getByRole("button", { name: "Sync changes" }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+    runId = page.url().split("/").pop() ?? "";
+    const seen = new Set<string>();
+    const states = new Set<string>();
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const done = await page
+        .getByTestId("live-done")
+        .textContent({ timeout: 1000 })
+        .catch(() => null);
+      const state = await page
+        .getByTestId("live-state")
+        .textContent({ timeout: 1000 })
+        .catch(() => null);
+      if (done) seen.add(done);
+      if (state) states.add(state);
+      if ((await page.locator("header .badge").textContent())?.includes("succeeded")) break;
+      await page.waitForTimeout(100);
+    }
+    expect(await page.locator("header .badge").textContent()).toBe("succeeded");
+    const total = FILES + 2;
+    const intermediate = [...seen].filter((text) => {
+      const [done, planned] = text.split("/").map((n) => Number(n.trim()));
+      return planned === total && (done ?? 0) > 0 && (done ?? 0) < total;
+    });
+    expect(intermediate.length, `progress seen: ${[...seen].join(", ")}`).toBeGreaterThan(0);
+    expect([...states]).toContain("● Live");
+    // The final render is the server's: counts and no failures.
+    await expect
+      .poll(() => page.locator("#failures-title").textContent())
+      .toMatch(/Failed documents \(0\)/);
+    expect(await page.getByText("No document failed.").count()).toBe(1);
+    await context.close();
+  });
+
+  it("searches with highlighted snippets and the score of each result", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.viewer ?? "", "/search");
+    await page.getByLabel("Query").fill("tide ledger");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/q=tide\+ledger/);
+    const first = page.getByTestId("search-result").first();
+    expect(await first.textContent()).toMatch(/README\.md|src\/ledger\.ts/);
+    expect(await first.locator("mark").allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(tide|ledger)$/i)]),
+    );
+    expect(await first.getByTestId("why").textContent()).toMatch(/Similarity 0\.\d{3}/);
+    await context.close();
+  });
+
+  it("holds each role to its actions: a viewer reads and gets a 403 page for operator and admin pages", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.viewer ?? "");
+    const nav = await page
+      .getByRole("navigation", { name: "Console" })
+      .getByRole("link")
+      .allTextContents();
+    expect(nav).toEqual(["Overview", "Sources", "Search"]);
+    for (const path of [
+      "/runs",
+      "/sources/new",
+      "/keys",
+      "/audit",
+      `/runs/${runId}`,
+      "/sources/handbook/remove",
+    ]) {
+      const response = await page.goto(`${url}${path}`);
+      expect(response?.status(), path).toBe(403);
+      expect(await page.textContent("h1"), path).toBe("Your role cannot open this page");
+    }
+    await page.goto(`${url}/sources/handbook`);
+    expect(await page.getByRole("button", { name: "Sync changes" }).count()).toBe(0);
+    expect(
+      await page.getByText("Syncing, pausing and resuming need the operator role.").count(),
+    ).toBe(1);
+    // A script may read pages with a Bearer key instead of a session, held to the same roles.
+    const asViewer = { authorization: `Bearer ${keys.viewer}` };
+    const sourcesPage = await fetch(`${url}/sources`, { headers: asViewer, redirect: "manual" });
+    expect(sourcesPage.status).toBe(200);
+    expect(await sourcesPage.text()).toContain("handbook");
+    expect((await fetch(`${url}/keys`, { headers: asViewer, redirect: "manual" })).status).toBe(
+      403,
+    );
+    const wrongKey = await fetch(`${url}/sources`, {
+      headers: { authorization: "Bearer blst_nope" },
+      redirect: "manual",
+    });
+    expect(wrongKey.status).toBe(307);
+    expect(wrongKey.headers.get("location")).toMatch(/^\/login/);
+    // The SSE streams refuse the viewer too.
+    expect((await context.request.get(`${url}/api/admin/runs/${runId}/events`)).status()).toBe(403);
+    await context.close();
+
+    const operator = await newContext();
+    const op = await signIn(operator, keys.operator ?? "");
+    expect(
+      await op.getByRole("navigation", { name: "Console" }).getByRole("link").allTextContents(),
+    ).toEqual(["Overview", "Sources", "Runs", "Search"]);
+    for (const path of ["/keys", "/audit", "/sources/new"])
+      expect((await op.goto(`${url}${path}`))?.status(), path).toBe(403);
+    await op.goto(`${url}/sources/handbook`);
+    await op.getByRole("button", { name: "Pause" }).click();
+    await op.getByRole("button", { name: "Resume" }).waitFor();
+    expect(await op.locator("#index-title").count()).toBe(1);
+    await op.getByRole("button", { name: "Resume" }).click();
+    await op.getByRole("button", { name: "Pause" }).waitFor();
+    await operator.close();
+  });
+
+  it("refuses a console action sent from another origin, and nothing changes", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.admin ?? "", "/keys");
+    // Capture the browser's own server-action request (and stop it), then replay it.
+    let captured: { url: string; headers: Record<string, string>; body: Buffer } | undefined;
+    await page.route("**/keys", async (route) => {
+      const request = route.request();
+      if (request.method() !== "POST") return route.continue();
+      captured = {
+        url: request.url(),
+        headers: await request.allHeaders(),
+        body: request.postDataBuffer() ?? Buffer.alloc(0),
+      };
+      await route.abort();
+    });
+    await page.getByLabel("Name").fill("smuggled");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await expect.poll(() => captured !== undefined).toBe(true);
+    await page.unroute("**/keys");
+    const replay = (headers: Record<string, string>) => {
+      const { host: _host, "content-length": _length, ...rest } = captured?.headers ?? {};
+      return context.request.fetch(captured?.url ?? "", {
+        method: "POST",
+        headers: { ...rest, ...headers },
+        data: captured?.body,
+        maxRedirects: 0,
+      });
+    };
+    for (const headers of [
+      { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+      { origin: "null", "sec-fetch-site": "cross-site" },
+    ]) {
+      const response = await replay(headers);
+      expect(response.status(), JSON.stringify(headers)).toBeGreaterThanOrEqual(400);
+      expect((await cli(env, "keys", "list")).stdout, JSON.stringify(headers)).not.toContain(
+        "smuggled",
+      );
+    }
+    // The very same request from the console's own origin is accepted: only the origin differed.
+    const same = await replay({ origin: url, "sec-fetch-site": "same-origin" });
+    expect(same.status()).toBe(200);
+    expect((await cli(env, "keys", "list")).stdout).toContain("smuggled");
+    // And the form itself shows a new key once.
+    await page.goto(`${url}/keys`);
+    await page.getByLabel("Name").fill("made-in-console");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await expect.poll(() => page.getByTestId("created-key").inputValue()).toMatch(/^blst_/);
+    expect((await cli(env, "keys", "list")).stdout).toContain("made-in-console");
+    await context.close();
+  });
+
+  it("sends an operator whose session ended to the login page and back to the same page", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.expiring ?? "", "/runs");
+    const revoked = await cli(env, "keys", "revoke", (keys.expiring ?? "").slice(0, 17));
+    expect(revoked.code, revoked.stderr).toBe(0);
+    await page.goto(`${url}/runs?status=succeeded`);
+    expect(new URL(page.url()).pathname).toBe("/login");
+    expect(new URL(page.url()).searchParams.get("reason")).toBe("expired");
+    expect(await page.getByText("Your session ended").count()).toBe(1);
+    await page.getByLabel("API key").fill(keys.operator ?? "");
+    await page.getByRole("button", { name: "Sign in with key" }).click();
+    await page.waitForURL(`${url}/runs?status=succeeded`);
+    expect(await page.textContent("h1")).toBe("Runs");
+    await context.close();
+  });
+
+  it("signs in with GitHub against the loopback provider on another site, with the allow-listed role", async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    github.setUser({ login: "dev", id: 42, orgs: ["acme"], teams: [] });
+    await page.goto(`${url}/login?next=/sources`);
+    await page.getByRole("link", { name: "Sign in with GitHub" }).click();
+    await page.waitForURL(`${url}/sources`);
+    expect(await page.getByText("github:dev").count()).toBe(1);
+    expect(
+      await page.locator("header, div").getByText("operator", { exact: true }).count(),
+    ).toBeGreaterThan(0);
+    const [cookie] = (await context.cookies()).filter((c) => c.name === "ballast_session");
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict" });
+    expect(github.requests.map((r) => r.path)).toEqual(
+      expect.arrayContaining([
+        "/login/oauth/authorize",
+        "/login/oauth/access_token",
+        "/user",
+        "/user/orgs",
+      ]),
+    );
+    await context.close();
+
+    const stranger = await newContext();
+    const other = await stranger.newPage();
+    github.setUser({ login: "stranger", id: 43, orgs: ["elsewhere"], teams: [] });
+    await other.goto(`${url}/login`);
+    await other.getByRole("link", { name: "Sign in with GitHub" }).click();
+    await other.waitForURL(/error=github_not_allowed/);
+    expect(await other.locator("p.notice-error").textContent()).toMatch(
+      /not on this console's allow-list/,
+    );
+    expect((await stranger.cookies()).filter((c) => c.name === "ballast_session")).toEqual([]);
+    await stranger.close();
+  });
+
+  it("passes an axe-core scan (no serious or critical violation) on every page, light and dark, and screenshots them", async () => {
+    const pages: [string, string][] = [
+      ["overview", "/"],
+      ["sources", "/sources"],
+      ["source", "/sources/handbook"],
+      ["source-remove", "/sources/handbook/remove"],
+      ["sources-new", "/sources/new"],
+      ["runs", "/runs"],
+      ["run", `/runs/${runId}`],
+      ["search", "/search?q=tide+ledger"],
+      ["keys", "/keys"],
+      ["audit", "/audit"],
+      ["not-found", "/runs/00000000-0000-4000-8000-000000000000"],
+    ];
+    const problems: string[] = [];
+    for (const colorScheme of ["light", "dark"] as const) {
+      const context = await newContext({ colorScheme });
+      const page = await signIn(context, keys.admin ?? "");
+      for (const [name, path] of pages) {
+        await page.goto(`${url}${path}`);
+        problems.push(...(await axeProblems(page, `${name} (${colorScheme})`)));
+      }
+      const viewer = await newContext({ colorScheme });
+      const v = await signIn(viewer, keys.viewer ?? "");
+      await v.goto(`${url}/keys`);
+      problems.push(...(await axeProblems(v, `forbidden (${colorScheme})`)));
+      await viewer.close();
+      const anonymous = await newContext({ colorScheme });
+      const login = await anonymous.newPage();
+      await login.goto(`${url}/login?error=invalid`);
+      problems.push(...(await axeProblems(login, `login (${colorScheme})`)));
+      await anonymous.close();
+      await context.close();
+    }
+    expect(problems).toEqual([]);
+    await screenshotAll(undefined, [...pages, ["forbidden", "/keys"], ["login", "/login"]]);
+    expect(cspViolations).toEqual([]);
+  }, 240_000);
+
+  it("signs out: the session ends and pages send the browser to the login page", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.operator ?? "");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/login\?signed_out=1/);
+    expect(await page.getByText("You are signed out.").count()).toBe(1);
+    await page.goto(`${url}/sources`);
+    expect(new URL(page.url()).pathname).toBe("/login");
+    expect(new URL(page.url()).searchParams.get("reason")).toBeNull();
+    await context.close();
+  });
+
+  it("removes a source only once its name is typed, naming what goes with it", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.admin ?? "", "/sources/handbook");
+    await page.getByRole("link", { name: "Remove…" }).click();
+    await page.waitForURL(`${url}/sources/handbook/remove`);
+    expect(await page.getByTestId("removal-footprint").textContent()).toMatch(
+      /602 documents and [\d,]+ chunks/,
+    );
+    await page.getByLabel("Type handbook to confirm").fill("handbok");
+    await page.getByRole("button", { name: /Remove handbook/ }).click();
+    await expect
+      .poll(() => page.locator("#field-confirm-error").textContent())
+      .toMatch(/type the source's name/);
+    expect((await cli(env, "sources", "list")).stdout).toContain("handbook");
+    await page.getByLabel("Type handbook to confirm").fill("handbook");
+    await page.getByRole("button", { name: /Remove handbook/ }).click();
+    await page.waitForURL(`${url}/sources?removed=handbook`);
+    expect(await page.getByText("No sources yet").count()).toBe(1);
+    await context.close();
+  });
+
+  async function axeProblems(page: Page, label: string): Promise<string[]> {
+    const result = await new AxeBuilder({ page })
+      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+      .analyze();
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map(
+        (v) =>
+          `${label}: ${v.id} (${v.impact}) ${v.nodes
+            .map((n) => n.target.join(" "))
+            .slice(0, 3)
+            .join(" | ")}`,
+      );
+  }
+
+  /** Every page, light and dark, laptop (1280×900) and phone (390×844), full length. */
+  async function screenshotAll(
+    context: BrowserContext | undefined,
+    pages: [string, string][],
+    options: { reuse?: Page } = {},
+  ) {
+    const devices = [
+      ["laptop", { width: 1280, height: 900 }],
+      ["phone", { width: 390, height: 844 }],
+    ] as const;
+    if (options.reuse) {
+      for (const [device, viewport] of devices)
+        for (const scheme of ["light", "dark"] as const) {
+          await options.reuse.setViewportSize(viewport);
+          await options.reuse.emulateMedia({ colorScheme: scheme });
+          await options.reuse.screenshot({
+            path: path.join(SHOTS, `${pages[0]?.[0]}-${scheme}-${device}.png`),
+            fullPage: true,
+          });
+        }
+      await options.reuse.setViewportSize({ width: 1280, height: 900 });
+      return;
+    }
+    for (const [device, viewport] of devices)
+      for (const scheme of ["light", "dark"] as const) {
+        const admin = context ?? (await newContext({ colorScheme: scheme, viewport }));
+        const page = await signIn(admin, keys.admin ?? "");
+        const viewer = await newContext({ colorScheme: scheme, viewport });
+        const viewerPage = await signIn(viewer, keys.viewer ?? "");
+        const anonymous = await newContext({ colorScheme: scheme, viewport });
+        const anonymousPage = await anonymous.newPage();
+        for (const [name, target] of pages) {
+          const tab = name === "forbidden" ? viewerPage : name === "login" ? anonymousPage : page;
+          await tab.goto(`${url}${target}`);
+          await tab.screenshot({
+            path: path.join(SHOTS, `${name}-${scheme}-${device}.png`),
+            fullPage: true,
+          });
+        }
+        await viewer.close();
+        await anonymous.close();
+        if (!context) await admin.close();
+      }
+  }
+});
