@@ -134,7 +134,8 @@ export function startServer(env: NodeJS.ProcessEnv, port: number): AppServer {
 }
 
 export async function waitForLive(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 120; i++) {
+  // Generous: a build or a full suite on a loaded 2-core machine can slow start-up to a minute.
+  for (let i = 0; i < 480; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
       const response = await fetch(`${url}/api/health?probe=live`);
@@ -144,7 +145,7 @@ export async function waitForLive(url: string, child: ChildProcess): Promise<voi
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error("server did not become live in 30 s");
+  throw new Error("server did not become live in 120 s");
 }
 
 /** Builds if needed, starts `next start` on a free port and waits until it answers. */

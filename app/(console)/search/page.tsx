@@ -43,6 +43,7 @@ export default async function SearchPage({ searchParams }: { searchParams: Searc
       k,
       sourceId: source?.id,
       efSearch: runtime.config.search.efSearch,
+      ranking: runtime.config.search.ranking,
     });
     tookMs = performance.now() - started;
   }
