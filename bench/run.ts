@@ -15,7 +15,9 @@ import { PhaseProfiler, type ProfileEntry, type ProfileSummary } from "./profile
 import { gib, int, mib, Report, seconds, writeResults } from "./report";
 import { type BenchRuntime, openBenchRuntime } from "./runtime";
 import {
+  type EfSweepPoint,
   makeQueries,
+  measureEfSweep,
   measureRecall,
   measureSearch,
   type RecallMeasurement,
@@ -71,6 +73,9 @@ const BYTES_PER_FILE = 5_000;
 const SEARCH_QUERIES = 500;
 const RECALL_QUERIES = 50;
 const SEARCH_WARMUP = 50;
+/** ef_search values the vector side's recall and latency are measured at (and its queries). */
+const EF_SWEEP = [40, 100, 200, 400, 800];
+const EF_SWEEP_QUERIES = 30;
 
 interface Options {
   quick?: boolean;
@@ -178,6 +183,7 @@ async function main(): Promise<void> {
   let changes: ChangeSet | undefined;
   let search: SearchMeasurement | undefined;
   let recall: RecallMeasurement | undefined;
+  let efSweep: EfSweepPoint[] = [];
   let chunksAfterFull = 0;
   const growth: { corpus: CorpusManifest; sync: SyncMeasurement }[] = [];
   let chunker: Awaited<ReturnType<typeof compareChunkers>> | undefined;
@@ -542,6 +548,21 @@ async function main(): Promise<void> {
         `≥ ${TARGETS.vectorRecallAt10}`,
         recall.recallAtK >= TARGETS.vectorRecallAt10,
       );
+      status(
+        `search: the vector side at ef_search ${EF_SWEEP.join(", ")} (${EF_SWEEP_QUERIES} queries)`,
+      );
+      efSweep = await measureEfSweep(bench, {
+        queries: makeQueries(`${spec.seed}:ef-sweep`, EF_SWEEP_QUERIES),
+        k: 10,
+        efValues: EF_SWEEP,
+      });
+      for (const point of efSweep)
+        report.info(
+          "search",
+          `  vector side at ef_search ${point.efSearch}: recall@10, p50 / p95`,
+          `${point.recallAtK}, ${point.p50Ms} / ${point.p95Ms} ms`,
+          point.recallAtK,
+        );
       status("search: lexical-only and vector-only latency");
       const lexical = await measureSearch(bench, {
         queries: makeQueries(`${spec.seed}:lexical`, SEARCH_WARMUP + 100),
@@ -763,6 +784,7 @@ async function main(): Promise<void> {
     })),
     search: search ?? null,
     recall: recall ?? null,
+    efSweep,
     searchByMode: largeSearch ?? null,
     sideBySide: {
       ballastSearch: sideSearch ?? null,

@@ -170,3 +170,68 @@ export async function measureRecall(
     scoreRatio: round3(ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length)),
   };
 }
+
+export interface EfSweepPoint {
+  efSearch: number;
+  /** Mean share of the exact top k returned by the vector side (searchChunks, vector mode). */
+  recallAtK: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+/**
+ * The vector side's recall against exact search and its latency at several hnsw.ef_search
+ * values, over the same queries (the exact top k computed once per query): the trade-off the
+ * SEARCH_EF_SEARCH setting chooses from.
+ */
+export async function measureEfSweep(
+  bench: BenchRuntime,
+  options: { queries: string[]; k: number; efValues: number[] },
+): Promise<EfSweepPoint[]> {
+  const { db, embedder } = bench.runtime;
+  const { k } = options;
+  const dims = sql.raw(String(embedder.dimensions));
+  const exact: Set<string>[] = [];
+  for (const query of options.queries) {
+    const vector = vectorLiteral(await embedder.embedQuery(query));
+    const rows = await db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_indexscan = off`);
+      await tx.execute(sql`set local enable_bitmapscan = off`);
+      return rowsOf<{ id: string }>(
+        await tx.execute(sql`
+          select id from chunks where embedding_space = ${embedder.space}
+          order by embedding::vector(${dims}) <=> ${vector}::vector(${dims}) limit ${k}`),
+      );
+    });
+    exact.push(new Set(rows.map((r) => r.id)));
+  }
+  const points: EfSweepPoint[] = [];
+  for (const efSearch of options.efValues) {
+    const timings: number[] = [];
+    let found = 0;
+    let total = 0;
+    for (let i = 0; i < options.queries.length; i++) {
+      const started = performance.now();
+      const hits = await searchChunks(db, embedder, {
+        query: options.queries[i] as string,
+        k,
+        mode: "vector",
+        efSearch,
+      });
+      timings.push(performance.now() - started);
+      const want = exact[i] as Set<string>;
+      found += hits.filter((h) => want.has(h.chunkId)).length;
+      total += want.size;
+    }
+    const sorted = timings.sort((a, b) => a - b);
+    const q = (p: number) =>
+      round2(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0);
+    points.push({
+      efSearch,
+      recallAtK: Math.round((found / Math.max(1, total)) * 1000) / 1000,
+      p50Ms: q(0.5),
+      p95Ms: q(0.95),
+    });
+  }
+  return points;
+}

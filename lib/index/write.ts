@@ -156,6 +156,9 @@ export async function upsertDocuments(
   return new Map(result.map((r) => [r.path, r.id]));
 }
 
+/** Chunks per insert statement: a batch's chunks (about 5 per document) in one or two. */
+const INSERT_SLICE = 2000;
+
 /**
  * Inserts chunks (a chunk id already stored is left as it is) and adds the inserted chunks'
  * lexemes to their source's document frequencies.
@@ -166,8 +169,8 @@ export async function insertChunks(
   options: { deferStats?: boolean } = {},
 ): Promise<void> {
   const inserted: ChunkRow[] = [];
-  for (let offset = 0; offset < rows.length; offset += 500) {
-    const slice = rows.slice(offset, offset + 500);
+  for (let offset = 0; offset < rows.length; offset += INSERT_SLICE) {
+    const slice = rows.slice(offset, offset + INSERT_SLICE);
     const col = <K extends keyof ChunkRow>(key: K) => slice.map((r) => r[key]);
     const ids = rowsOf<{ id: string }>(
       await db.execute(sql`

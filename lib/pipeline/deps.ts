@@ -64,6 +64,37 @@ export function readerFor(deps: PipelineDeps, source: SourceRecord): SourceReade
   );
 }
 
+/** The reader a run's batches share (see batchReader). */
+const batchReaders = new WeakMap<
+  PipelineDeps,
+  { key: string; reader: SourceReader; openedAt: number }
+>();
+/** How long a run's batches reuse one reader (its resolved repository, its credentials). */
+export const BATCH_READER_TTL_MS = 5 * 60_000;
+
+/**
+ * The reader for a batch of a run: the previous batch's when it was for the same run and
+ * source location and is recent, so each batch does not re-resolve the repository (two git
+ * processes per batch on a local source, each a fork of this whole process). One reader per
+ * deps is kept: the next run replaces it.
+ */
+export function batchReader(deps: PipelineDeps, runId: string, source: SourceRecord): SourceReader {
+  const key = JSON.stringify([
+    runId,
+    source.id,
+    source.kind,
+    source.location,
+    source.branch ?? null,
+    source.githubInstallationId ?? null,
+  ]);
+  const cached = batchReaders.get(deps);
+  if (cached && cached.key === key && Date.now() - cached.openedAt < BATCH_READER_TTL_MS)
+    return cached.reader;
+  const reader = readerFor(deps, source);
+  batchReaders.set(deps, { key, reader, openedAt: Date.now() });
+  return reader;
+}
+
 export function readerForLocation(
   deps: PipelineDeps,
   location: SourceLocation,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { syncRunItems } from "../../db/schema";
+import { syncRunItems, syncRuns } from "../../db/schema";
 import { type Chunk, chunkDocument, detectLanguage } from "../chunking";
 import { BallastError, errorMessage, isRetryable } from "../errors";
 import { chunkLexemes } from "../index/lexical";
@@ -22,9 +22,9 @@ import {
   vectorLiteral,
 } from "../index/write";
 import { inspectContent } from "../sources/filter";
-import { chunkId, indexConfigHash, type PipelineDeps, readerFor } from "./deps";
-import { notifyRunProgress } from "./run-notify";
-import { getRun, heartbeat, isFinished, pendingItemCount, type RunRecord } from "./runs";
+import { batchReader, chunkId, indexConfigHash, type PipelineDeps } from "./deps";
+import { notifyRunProgress, RUN_PROGRESS_CHANNEL } from "./run-notify";
+import { getRun, isFinished, pendingItemCount, type RunRecord } from "./runs";
 import { getSource, type SourceRecord } from "./source-records";
 
 export interface BatchOutcome {
@@ -134,23 +134,21 @@ export async function processBatch(
     chunksEmbedded: 0,
     pendingInRun: 0,
   };
-  const run = await getRun(db, runId);
+  const run = await claimBatchRun(db, runId);
   if (isFinished(run.status)) return { ...outcome, runEnded: true };
-  await heartbeat(db, runId);
+  // One statement: the batch's pending items, each with its attempt counted.
   const items = await db
-    .select()
-    .from(syncRunItems)
+    .update(syncRunItems)
+    .set({ attempts: sql`${syncRunItems.attempts} + 1` })
     .where(
       and(
         eq(syncRunItems.runId, runId),
         eq(syncRunItems.batch, batch),
         eq(syncRunItems.status, "pending"),
       ),
-    );
+    )
+    .returning();
   if (items.length === 0) return { ...outcome, pendingInRun: await pendingItemCount(db, runId) };
-  await db.execute(
-    sql`update ${syncRunItems} set attempts = attempts + 1 where run_id = ${runId} and batch = ${batch} and status = 'pending'`,
-  );
 
   const source = await getSource(db, run.sourceId);
   const upserts = items.filter((i) => i.action === "upsert");
@@ -189,6 +187,22 @@ export async function processBatch(
   return outcome;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The run, with its heartbeat taken when it is running (one statement in the usual case;
+ * getRun when it is not running, to say why).
+ */
+async function claimBatchRun(db: Database, runId: string): Promise<RunRecord> {
+  if (!UUID.test(runId)) return getRun(db, runId);
+  const [running] = await db
+    .update(syncRuns)
+    .set({ heartbeatAt: new Date() })
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
+    .returning();
+  return running ?? getRun(db, runId);
+}
+
 /** Reads the batch's blobs, drops what cannot or need not be indexed, and chunks the rest. */
 async function readAndChunk(
   deps: PipelineDeps,
@@ -213,7 +227,7 @@ async function readAndChunk(
         result(item.path, { status: "failed", error: "the plan has no blob id for this file" }),
       );
   }
-  const blobs = await readerFor(deps, source).readBlobs(
+  const blobs = await batchReader(deps, run.id, source).readBlobs(
     upserts.map((i) => ({ path: i.path, blobSha: i.blobSha })),
   );
 
@@ -480,26 +494,28 @@ async function writeBatch(
         results.push(
           result(item.path, { status: "done", chunksDeleted: deleted.get(item.path) ?? 0 }),
         );
-    await recordItemResults(t, runId, results);
-    await notifyRunProgress(t, runId);
+    if (results.length > 0) await recordItemResults(t, runId, results);
+    else await notifyRunProgress(t, runId);
   });
   return results;
 }
 
+/** The items' results, and the run's progress notification (notifyRunProgress), in one statement. */
 async function recordItemResults(
   db: Database,
   runId: string,
   results: ItemResult[],
 ): Promise<void> {
-  if (results.length === 0) return;
   const col = <K extends keyof ItemResult>(key: K) => sql.param(results.map((r) => r[key] ?? null));
   await db.execute(sql`
-    update ${syncRunItems} i set status = t.status, reason = t.reason, error = t.error,
+    with recorded as (update ${syncRunItems} i set status = t.status, reason = t.reason, error = t.error,
       chunks_written = t.chunks_written, chunks_embedded = t.chunks_embedded, chunks_reused = t.chunks_reused,
       chunks_deleted = t.chunks_deleted, tokens = t.tokens, cost_usd = t.cost_usd, finished_at = now()
     from unnest(${col("path")}::text[], ${col("status")}::text[], ${col("reason")}::text[], ${col("error")}::text[],
                 ${col("chunksWritten")}::int[], ${col("chunksEmbedded")}::int[], ${col("chunksReused")}::int[],
                 ${col("chunksDeleted")}::int[], ${col("tokens")}::int[], ${col("costUsd")}::float8[])
       as t(path, status, reason, error, chunks_written, chunks_embedded, chunks_reused, chunks_deleted, tokens, cost_usd)
-    where i.run_id = ${runId} and i.path = t.path and i.status = 'pending'`);
+    where i.run_id = ${runId} and i.path = t.path and i.status = 'pending'
+    returning 1)
+    select pg_notify(${RUN_PROGRESS_CHANNEL}, ${runId})`);
 }
