@@ -11,6 +11,7 @@ import { registerSearchCommand } from "./commands/search";
 import { registerSmokeCommand } from "./commands/smoke";
 import { registerSourceCommands } from "./commands/sources";
 import { registerSyncCommand } from "./commands/sync";
+import { registerTraceCommands } from "./commands/traces";
 import { registerValidateEnvCommand } from "./commands/validate-env";
 import { registerWorkflowCommands } from "./commands/workflows";
 import { CliContext } from "./context";
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerHealthCommand(program, ctx);
   registerWorkflowCommands(program, ctx);
   registerSmokeCommand(program, ctx);
+  registerTraceCommands(program, ctx);
   return program;
 }
 

@@ -9,6 +9,7 @@ import { urlPolicyFor } from "../security/source-access";
 import type { UrlPolicy } from "../security/url-policy";
 import { createSourceReader } from "../sources";
 import type { SourceLocation, SourceReader } from "../sources/types";
+import type { Tracer } from "../traces/tracer";
 import type { SyncTiming } from "../workflows/sync-source";
 import type { SourceRecord } from "./source-records";
 
@@ -32,6 +33,8 @@ export interface PipelineDeps {
   concurrentIndexBuilds?: boolean;
   /** Upserts from which a run loads in bulk (default BULK_LOAD_MIN_DOCUMENTS in plan.ts). */
   bulkLoadMinDocuments?: number;
+  /** Trace envelopes of workflow steps and external calls; unset → none recorded. */
+  tracer?: Tracer;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -40,6 +43,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     db: runtime.db,
     embedder: runtime.embedder,
     log: runtime.log,
+    tracer: runtime.tracer,
     chunking: config.chunking,
     batchSize: config.sync.batchSize,
     maxFileBytes: config.sync.maxFileBytes,
