@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config";
 import { BallastError } from "../errors";
+import { registerCleanupCommands } from "./commands/cleanup";
 import { registerDbCommands } from "./commands/db";
 import { registerEvalCommand } from "./commands/eval";
 import { registerHealthCommand } from "./commands/health";
@@ -44,6 +45,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerWorkflowCommands(program, ctx);
   registerSmokeCommand(program, ctx);
   registerTraceCommands(program, ctx);
+  registerCleanupCommands(program, ctx);
   return program;
 }
 

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Database } from "../../db/client";
+import type { ArchiveStore } from "../archive/types";
 import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
 import type { EmbeddingProvider } from "../embedding";
 import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
+import type { CleanupSettings } from "../retention/cleanup";
 import type { Runtime } from "../runtime";
 import { urlPolicyFor } from "../security/source-access";
 import type { UrlPolicy } from "../security/url-policy";
@@ -35,6 +37,12 @@ export interface PipelineDeps {
   bulkLoadMinDocuments?: number;
   /** Trace envelopes of workflow steps and external calls; unset → none recorded. */
   tracer?: Tracer;
+  /** The archive store (the cleanup's archives). */
+  archive?: ArchiveStore;
+  /** Retention and approval settings of the cleanup. */
+  retention?: CleanupSettings;
+  /** Which database driver (the cleanup's maintenance depends on it). */
+  databaseDriver?: "pglite" | "neon" | "pg";
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -44,6 +52,9 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     embedder: runtime.embedder,
     log: runtime.log,
     tracer: runtime.tracer,
+    archive: runtime.archive,
+    retention: { traces: config.traces, cleanup: config.cleanup },
+    databaseDriver: config.database.driver,
     chunking: config.chunking,
     batchSize: config.sync.batchSize,
     maxFileBytes: config.sync.maxFileBytes,

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../errors";
 import { getRun } from "../../pipeline/runs";
+import { restoreDay } from "../../retention/archive";
+import { TRACE_DATASET } from "../../retention/datasets";
 import { queryTraces, runTimeline, type TraceView } from "../../traces/query";
 import type { CliContext } from "../context";
 import { formatDuration, table } from "../output";
@@ -101,6 +103,27 @@ export function registerTraceCommands(program: Command, ctx: CliContext): Comman
         ),
       );
       if (page.nextCursor) ctx.io.out(`more: --cursor ${page.nextCursor}`);
+    });
+  command
+    .command("restore")
+    .description("bring an archived day of trace envelopes back into the database (verified first)")
+    .requiredOption("--day <YYYY-MM-DD>", "the UTC day")
+    .option("--dry-run", "verify the day's archives and count their rows; insert nothing")
+    .action(async (opts: { day: string; dryRun?: boolean }) => {
+      const runtime = await ctx.getRuntime();
+      const result = await restoreDay(runtime.db, runtime.archive, TRACE_DATASET, opts.day, {
+        dryRun: opts.dryRun,
+      });
+      if (result.parts === 0) {
+        ctx.io.err(`no archive of ${opts.day} in ${runtime.archive.location}`);
+        ctx.exitCode = 1;
+        return;
+      }
+      ctx.io.out(
+        opts.dryRun
+          ? `${opts.day}: ${result.parts} archive parts verified, ${result.rows} rows would be restored`
+          : `${opts.day}: ${result.parts} archive parts verified, ${result.inserted} of ${result.rows} rows restored (the others were present)`,
+      );
     });
   return command;
 }
