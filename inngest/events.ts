@@ -4,6 +4,8 @@ import {
   BATCHES_COMPLETED,
   batchesCompletedData,
   batchRequestedData,
+  CLEANUP_DECIDED,
+  cleanupDecidedData,
   requestedEventName,
   SCHEDULES,
   SYNC_COMPLETED,
@@ -31,4 +33,8 @@ export const workflowRequested = (workflowId: string) =>
 export const schedules = {
   syncAll: cron(SCHEDULES.syncAll),
   flushOutbox: cron(SCHEDULES.flushOutbox),
+  cleanup: cron(SCHEDULES.cleanup),
 } as const;
+
+/** An operator's decision on a cleanup awaiting approval. */
+export const cleanupDecided = eventType(CLEANUP_DECIDED, { schema: cleanupDecidedData });

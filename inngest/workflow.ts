@@ -92,14 +92,38 @@ interface InngestEvent {
  * workflow. Errors propagate: Inngest retries the step or the function, and calls onFailure
  * once retries are exhausted.
  */
-export async function runWorkflow(workflow: Workflow, event: InngestEvent, step: unknown) {
+export async function runWorkflow(
+  workflow: Workflow,
+  event: InngestEvent,
+  step: unknown,
+  run: InngestRunInfo = {},
+) {
   let ctx: ReturnType<typeof workflowContext>;
   try {
-    ctx = workflowContext(workflow, event, stepPort(step), inngestEnvironment);
+    ctx = workflowContext(workflow, event, stepPort(step), inngestEnvironment, traceOf(run));
   } catch (error) {
     throw new NonRetriableError(`invalid event data for ${workflow.id}`, { cause: error });
   }
   return workflow.handler(ctx);
+}
+
+/** What Inngest tells a function about its run: the run id and the attempt (0-based). */
+export interface InngestRunInfo {
+  runId?: string;
+  attempt?: number;
+}
+
+/**
+ * Trace options of an Inngest execution: span ids from Inngest's run id, the step and the
+ * attempt (a memoised step replays without recording again); each step's envelope is written
+ * before the step returns, since a serverless invocation may end right after it.
+ */
+function traceOf(run: InngestRunInfo) {
+  return {
+    executionId: run.runId ? `inngest:${run.runId}` : undefined,
+    attempt: (run.attempt ?? 0) + 1,
+    flushEachStep: true,
+  };
 }
 
 /** Inngest's onFailure: the workflow's own, with the failed run's original event. */
@@ -108,6 +132,7 @@ export async function runFailure(
   failed: { data: { event: { id?: string; name: string; data?: unknown; ts?: number } } },
   error: Error,
   step: unknown,
+  run: InngestRunInfo = {},
 ): Promise<void> {
   const original = failed.data.event;
   await runOnFailure(
@@ -116,6 +141,8 @@ export async function runFailure(
     error,
     stepPort(step),
     inngestEnvironment,
+    undefined,
+    { ...traceOf(run), executionId: run.runId ? `inngest-failure:${run.runId}` : undefined },
   );
 }
 

@@ -4,6 +4,9 @@ import { type Config, getConfig } from "./config";
 import { createEmbeddingProvider, type EmbeddingProvider } from "./embedding";
 import { createLogger, type Logger } from "./log/logger";
 import { createRedisStore, type RedisStore } from "./redis";
+import { TracedArchiveStore } from "./traces/external";
+import { createOtlpExporter } from "./traces/otlp";
+import { Tracer, tracedFetch } from "./traces/tracer";
 
 /**
  * The process's backends, built once from the configuration: the database, Redis, the
@@ -18,6 +21,8 @@ export interface Runtime {
   readonly redis: RedisStore;
   readonly archive: ArchiveStore;
   readonly embedder: EmbeddingProvider;
+  /** Trace envelopes of this process (buffered, written in batches). */
+  readonly tracer: Tracer;
   close(): Promise<void>;
 }
 
@@ -29,6 +34,7 @@ export interface RuntimeOverrides {
   redis?: RedisStore;
   archive?: ArchiveStore;
   embedder?: EmbeddingProvider;
+  tracer?: Tracer;
   /** The embedded database only: serve it from a worker thread (the app). Default false. */
   serveDatabase?: boolean;
 }
@@ -48,6 +54,15 @@ export async function createRuntime(
       migrationsFolder: overrides.migrationsFolder,
       serve: overrides.serveDatabase,
     }));
+  const tracer =
+    overrides.tracer ??
+    new Tracer({
+      db: database.db,
+      log,
+      secrets: config.secrets,
+      enabled: config.traces.enabled,
+      exporter: config.traces.otlp ? createOtlpExporter(config.traces.otlp, config) : undefined,
+    });
   const redis =
     overrides.redis ??
     (config.redis.backend === "upstash" && config.redis.url && config.redis.token
@@ -58,16 +73,24 @@ export async function createRuntime(
           env: config.mode,
         })
       : createRedisStore({ backend: "memory", env: config.mode }));
-  const archive =
+  const archive = new TracedArchiveStore(
     overrides.archive ??
-    (config.archive.s3
-      ? createArchiveStore({ backend: "s3", ...config.archive.s3 })
-      : createArchiveStore({ backend: "folder", dir: config.archive.dir }));
+      (config.archive.s3
+        ? createArchiveStore({ backend: "s3", ...config.archive.s3 })
+        : createArchiveStore({ backend: "folder", dir: config.archive.dir })),
+    tracer,
+  );
   const embedder =
     overrides.embedder ??
     createEmbeddingProvider({
       ...config.embedding,
       onRetry: (info) => log.warn(info, "embedding request retried"),
+      // A span per provider request (the local embedder makes none).
+      fetch: tracedFetch(
+        `embedding.${config.embedding.provider}`,
+        (input, init) => globalThis.fetch(input, init),
+        tracer,
+      ),
     });
   return {
     config,
@@ -77,7 +100,9 @@ export async function createRuntime(
     redis,
     archive,
     embedder,
+    tracer,
     async close() {
+      await tracer.close().catch(() => undefined);
       await redis.close();
       await database.close();
     },

@@ -6,4 +6,5 @@ export * from "./outbox";
 export * from "./sessions";
 export * from "./sources";
 export * from "./sync-runs";
+export * from "./traces";
 export * from "./workflow-jobs";

@@ -14,5 +14,6 @@ export const flushOutbox = inngest.createFunction(
     concurrency: concurrencyOf(flushOutboxWorkflow),
     retries: flushOutboxWorkflow.retries,
   },
-  ({ event, step }) => runWorkflow(flushOutboxWorkflow, event, step),
+  ({ event, step, runId, attempt }) =>
+    runWorkflow(flushOutboxWorkflow, event, step, { runId, attempt }),
 );

@@ -14,7 +14,9 @@ export const processBatchFn = inngest.createFunction(
     triggers: [batchRequested],
     concurrency: concurrencyOf(processBatchWorkflow),
     retries: processBatchWorkflow.retries,
-    onFailure: ({ event, error, step }) => runFailure(processBatchWorkflow, event, error, step),
+    onFailure: ({ event, error, step, runId, attempt }) =>
+      runFailure(processBatchWorkflow, event, error, step, { runId, attempt }),
   },
-  ({ event, step }) => runWorkflow(processBatchWorkflow, event, step),
+  ({ event, step, runId, attempt }) =>
+    runWorkflow(processBatchWorkflow, event, step, { runId, attempt }),
 );

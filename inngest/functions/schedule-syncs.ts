@@ -15,5 +15,6 @@ export const scheduleSyncs = inngest.createFunction(
     concurrency: concurrencyOf(scheduleSyncsWorkflow),
     retries: scheduleSyncsWorkflow.retries,
   },
-  ({ event, step }) => runWorkflow(scheduleSyncsWorkflow, event, step),
+  ({ event, step, runId, attempt }) =>
+    runWorkflow(scheduleSyncsWorkflow, event, step, { runId, attempt }),
 );

@@ -16,7 +16,9 @@ export const syncSource = inngest.createFunction(
     triggers: [syncRequested],
     concurrency: concurrencyOf(syncSourceWorkflow),
     retries: syncSourceWorkflow.retries,
-    onFailure: ({ event, error, step }) => runFailure(syncSourceWorkflow, event, error, step),
+    onFailure: ({ event, error, step, runId, attempt }) =>
+      runFailure(syncSourceWorkflow, event, error, step, { runId, attempt }),
   },
-  ({ event, step }) => runWorkflow(syncSourceWorkflow, event, step),
+  ({ event, step, runId, attempt }) =>
+    runWorkflow(syncSourceWorkflow, event, step, { runId, attempt }),
 );

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config";
 import { BallastError } from "../errors";
+import { registerCleanupCommands } from "./commands/cleanup";
 import { registerDbCommands } from "./commands/db";
 import { registerEvalCommand } from "./commands/eval";
 import { registerHealthCommand } from "./commands/health";
@@ -11,6 +12,7 @@ import { registerSearchCommand } from "./commands/search";
 import { registerSmokeCommand } from "./commands/smoke";
 import { registerSourceCommands } from "./commands/sources";
 import { registerSyncCommand } from "./commands/sync";
+import { registerTraceCommands } from "./commands/traces";
 import { registerValidateEnvCommand } from "./commands/validate-env";
 import { registerWorkflowCommands } from "./commands/workflows";
 import { CliContext } from "./context";
@@ -42,6 +44,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerHealthCommand(program, ctx);
   registerWorkflowCommands(program, ctx);
   registerSmokeCommand(program, ctx);
+  registerTraceCommands(program, ctx);
+  registerCleanupCommands(program, ctx);
   return program;
 }
 

@@ -104,6 +104,34 @@ export interface Config {
   console: ConsoleConfig;
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
+  /** Trace envelopes: recording, retention, archives, OTLP export. */
+  traces: TracesConfig;
+  /** The cleanup workflow: retention of operational rows, stuck runs, operator approval. */
+  cleanup: CleanupConfig;
+}
+
+export interface TracesConfig {
+  enabled: boolean;
+  /** Days a trace row stays in the database before it is archived and deleted. */
+  retentionDays: number;
+  /** Days an archive (traces, outbox, webhook deliveries) stays in the archive store. */
+  archiveRetentionDays: number;
+  otlp: { endpoint: string; headers: Record<string, string> } | undefined;
+}
+
+export interface CleanupConfig {
+  /** A run still `running` with no heartbeat for this long is failed with a reason. */
+  stuckRunMinutes: number;
+  /** Sent (or dead) outbox events are archived and deleted after this many days. */
+  outboxRetentionDays: number;
+  /** Webhook deliveries are archived and deleted after this many days. */
+  webhookRetentionDays: number;
+  /** Approval is needed above this many rows deleted without an archive. */
+  approvalRows: number;
+  /** …or above this fraction of one source's chunks. */
+  approvalFraction: number;
+  /** How long a cleanup waits for an operator's decision before it aborts. */
+  approvalTimeoutHours: number;
 }
 
 export interface SecurityConfig {
@@ -258,6 +286,25 @@ export const VARIABLES = {
   GITHUB_SIGNIN_OPERATORS:
     "Who signs in with GitHub as operator (same form as GITHUB_SIGNIN_ADMINS).",
   GITHUB_SIGNIN_VIEWERS: "Who signs in with GitHub as viewer (same form as GITHUB_SIGNIN_ADMINS).",
+  TRACES_ENABLED:
+    "false → record no trace envelopes (workflow steps and external calls). Default true.",
+  TRACE_RETENTION_DAYS:
+    "Days trace envelopes stay in the database; the daily cleanup archives older days to the archive store (gzipped JSON Lines + manifest), verifies them, then deletes the rows. 1-3650, default 30.",
+  ARCHIVE_RETENTION_DAYS:
+    "Days an archive (traces, outbox events, webhook deliveries) is kept in the archive store before the cleanup expires it. 1-36500, default 90.",
+  OTEL_EXPORTER_OTLP_ENDPOINT:
+    "OTLP/HTTP collector base URL (e.g. http://otel-collector:4318): trace envelopes are also exported there (to <endpoint>/v1/traces). Unset → no export.",
+  OTEL_EXPORTER_OTLP_HEADERS:
+    "Headers for the OTLP export, key=value comma-separated (secret: often an API key).",
+  CLEANUP_STUCK_RUN_MINUTES:
+    "A sync run still running with no heartbeat for this many minutes is failed by the cleanup, with the reason. Default 360.",
+  OUTBOX_RETENTION_DAYS:
+    "Days sent or dead outbox events are kept before the cleanup archives and deletes them. Default 7.",
+  WEBHOOK_RETENTION_DAYS:
+    "Days webhook deliveries are kept before the cleanup archives and deletes them. Default 30.",
+  CLEANUP_APPROVAL_ROWS:
+    "The cleanup waits for an operator's approval when it would delete more than this many rows that are not archived first. Default 10000.",
+  CLEANUP_APPROVAL_PERCENT: "…or more than this percentage of one source's chunks. Default 10.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -275,6 +322,7 @@ export const SECRET_VARIABLES = [
   "OPENAI_API_KEY",
   "COHERE_API_KEY",
   "GITHUB_OAUTH_CLIENT_SECRET",
+  "OTEL_EXPORTER_OTLP_HEADERS",
 ] as const satisfies readonly VariableName[];
 
 const optionalString = z.string().optional();
@@ -418,6 +466,16 @@ const rawSchema = z.object({
   GITHUB_SIGNIN_ADMINS: list,
   GITHUB_SIGNIN_OPERATORS: list,
   GITHUB_SIGNIN_VIEWERS: list,
+  TRACES_ENABLED: bool,
+  TRACE_RETENTION_DAYS: int(1, 3650),
+  ARCHIVE_RETENTION_DAYS: int(1, 36_500),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(["https:", "http:"]),
+  OTEL_EXPORTER_OTLP_HEADERS: optionalString,
+  CLEANUP_STUCK_RUN_MINUTES: int(10, 100_000),
+  OUTBOX_RETENTION_DAYS: int(1, 3650),
+  WEBHOOK_RETENTION_DAYS: int(1, 3650),
+  CLEANUP_APPROVAL_ROWS: int(1, 1_000_000_000),
+  CLEANUP_APPROVAL_PERCENT: boundedNumber(0.01, 100),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -751,7 +809,44 @@ function buildConfig(
     },
     console: consoleConfig,
     secrets,
+    traces: {
+      enabled: raw.TRACES_ENABLED ?? true,
+      retentionDays: raw.TRACE_RETENTION_DAYS ?? 30,
+      archiveRetentionDays: raw.ARCHIVE_RETENTION_DAYS ?? 90,
+      otlp: raw.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? {
+            endpoint: raw.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ""),
+            headers: parseHeaderList(raw.OTEL_EXPORTER_OTLP_HEADERS),
+          }
+        : undefined,
+    },
+    cleanup: {
+      stuckRunMinutes: raw.CLEANUP_STUCK_RUN_MINUTES ?? 360,
+      outboxRetentionDays: raw.OUTBOX_RETENTION_DAYS ?? 7,
+      webhookRetentionDays: raw.WEBHOOK_RETENTION_DAYS ?? 30,
+      approvalRows: raw.CLEANUP_APPROVAL_ROWS ?? 10_000,
+      approvalFraction: (raw.CLEANUP_APPROVAL_PERCENT ?? 10) / 100,
+      approvalTimeoutHours: 24,
+    },
   };
+}
+
+/** `k1=v1,k2=v2` (OTEL_EXPORTER_OTLP_HEADERS' format; values may be %-encoded). */
+function parseHeaderList(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (value ?? "").split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    const name = pair.slice(0, at).trim().toLowerCase();
+    let v = pair.slice(at + 1).trim();
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      // keep it as written
+    }
+    if (/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) && v) out[name] = v;
+  }
+  return out;
 }
 
 const GITHUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;

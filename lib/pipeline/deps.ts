@@ -1,14 +1,17 @@
 import { createHash } from "node:crypto";
 import type { Database } from "../../db/client";
+import type { ArchiveStore } from "../archive/types";
 import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
 import type { EmbeddingProvider } from "../embedding";
 import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
+import type { CleanupSettings } from "../retention/cleanup";
 import type { Runtime } from "../runtime";
 import { urlPolicyFor } from "../security/source-access";
 import type { UrlPolicy } from "../security/url-policy";
 import { createSourceReader } from "../sources";
 import type { SourceLocation, SourceReader } from "../sources/types";
+import type { Tracer } from "../traces/tracer";
 import type { SyncTiming } from "../workflows/sync-source";
 import type { SourceRecord } from "./source-records";
 
@@ -32,6 +35,14 @@ export interface PipelineDeps {
   concurrentIndexBuilds?: boolean;
   /** Upserts from which a run loads in bulk (default BULK_LOAD_MIN_DOCUMENTS in plan.ts). */
   bulkLoadMinDocuments?: number;
+  /** Trace envelopes of workflow steps and external calls; unset → none recorded. */
+  tracer?: Tracer;
+  /** The archive store (the cleanup's archives). */
+  archive?: ArchiveStore;
+  /** Retention and approval settings of the cleanup. */
+  retention?: CleanupSettings;
+  /** Which database driver (the cleanup's maintenance depends on it). */
+  databaseDriver?: "pglite" | "neon" | "pg";
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -40,6 +51,10 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     db: runtime.db,
     embedder: runtime.embedder,
     log: runtime.log,
+    tracer: runtime.tracer,
+    archive: runtime.archive,
+    retention: { traces: config.traces, cleanup: config.cleanup },
+    databaseDriver: config.database.driver,
     chunking: config.chunking,
     batchSize: config.sync.batchSize,
     maxFileBytes: config.sync.maxFileBytes,

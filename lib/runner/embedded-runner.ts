@@ -394,13 +394,16 @@ export class EmbeddedRunner {
       if (job.attempts > wf.retries + 1) {
         // It kept dying mid-run (a crash loop): end it the way a final failure does.
         const error = new Error(`gave up after ${job.attempts - 1} interrupted attempts`);
-        await runOnFailure(wf, event, error, step, this.env, signal);
+        await runOnFailure(wf, event, error, step, this.env, signal, {
+          executionId: `${job.id}:${job.attempts}`,
+        });
         await finishJob(db, job.id, this.instance, { status: "failed", error: error.message });
         return;
       }
       const outcome = await executeWorkflow(wf, event, step, this.env, {
         signal,
         canRetry: !finalAttempt,
+        trace: { executionId: `${job.id}:${job.attempts}` },
       });
       if (outcome.ok) {
         await finishJob(db, job.id, this.instance, {

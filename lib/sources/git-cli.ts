@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import { UnavailableError } from "../errors";
 import { createScrubber } from "../log/scrub";
+import { gitSubcommand } from "../traces/external";
+import { traceExternal } from "../traces/tracer";
 
 /**
  * The git CLI, run without a shell (argument arrays only). Every command gets
@@ -64,6 +66,14 @@ function gitNotInstalled(cause: unknown): UnavailableError {
 }
 
 export function runGit(args: readonly string[], options: RunGitOptions = {}): Promise<GitResult> {
+  // A span of the step that runs it: the subcommand and exit code, never the arguments.
+  return traceExternal(`git.${gitSubcommand(args)}`, () => spawnGit(args, options), {
+    attributes: { args: args.length },
+    output: (result) => ({ exitCode: result.exitCode, bytes: result.stdout.length }),
+  });
+}
+
+function spawnGit(args: readonly string[], options: RunGitOptions): Promise<GitResult> {
   const fullArgs = ["-c", "core.quotepath=off", ...args];
   return new Promise((resolve, reject) => {
     const child = spawn("git", fullArgs, {
@@ -119,6 +129,17 @@ export function splitNul(buffer: Buffer): string[] {
  * Returns content by sha; null for a missing object or one that is not a blob.
  */
 export function catFileBatch(
+  gitDir: string,
+  shas: readonly string[],
+): Promise<Map<string, Buffer | null>> {
+  if (shas.length === 0) return Promise.resolve(new Map());
+  return traceExternal("git.cat-file", () => catFileBatchUntraced(gitDir, shas), {
+    input: { objects: shas.length },
+    output: (found) => ({ objects: found.size }),
+  });
+}
+
+function catFileBatchUntraced(
   gitDir: string,
   shas: readonly string[],
 ): Promise<Map<string, Buffer | null>> {

@@ -1,4 +1,5 @@
 import { ValidationError } from "../errors";
+import { tracedFetch } from "../traces/tracer";
 import { GitSourceReader } from "./git";
 import { GitHubSourceReader } from "./github";
 import type { CreateSourceReaderOptions, SourceLocation, SourceReader } from "./types";
@@ -32,7 +33,11 @@ export function createSourceReader(
       }
       return new GitHubSourceReader(source, {
         github: options.github,
-        fetch: options.fetch,
+        // Every GitHub API request is a span of the step that made it.
+        fetch: tracedFetch(
+          "github.request",
+          options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+        ),
         log: options.log,
       });
     default:

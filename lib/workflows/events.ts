@@ -81,6 +81,7 @@ export const tickData = z.union([
 export const SCHEDULES = {
   syncAll: "0 */6 * * *",
   flushOutbox: "*/5 * * * *",
+  cleanup: "0 2 * * *",
 } as const;
 
 export type SyncRequestedData = z.output<typeof syncRequestedData>;
@@ -88,3 +89,12 @@ export type BatchRequestedData = z.output<typeof batchRequestedData>;
 export type BatchesCompletedData = z.output<typeof batchesCompletedData>;
 export type SyncCompletedData = z.output<typeof syncCompletedData>;
 export type TickData = z.output<typeof tickData>;
+
+/** An operator approved or rejected a cleanup that waits for approval (the decision is in cleanup_runs). */
+export const CLEANUP_DECIDED = "cleanup/approval.decided";
+export const cleanupDecidedData = z.strictObject({
+  runId: z.uuid(),
+  decision: z.enum(["approve", "reject"]),
+  correlationId: correlationId.optional(),
+});
+export type CleanupDecidedData = z.output<typeof cleanupDecidedData>;

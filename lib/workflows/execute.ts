@@ -1,4 +1,5 @@
 import { BallastError, errorMessage, isRetryable } from "../errors";
+import { type StepTraceScope, traceStepPort } from "../traces/steps";
 import { correlationOf, parseEventData } from "./define";
 import type {
   StepPort,
@@ -118,21 +119,42 @@ export interface ExecuteOptions {
    * (as Inngest does): then such an error returns `retry: true` without onFailure.
    */
   canRetry?: boolean;
+  /** How the driver identifies this execution for its trace envelopes. */
+  trace?: TraceOptions;
 }
 
-/** The context a workflow runs with, or a ValidationError when the event's data is invalid. */
+export type TraceOptions = Pick<StepTraceScope, "executionId" | "attempt" | "flushEachStep">;
+
+/**
+ * The context a workflow runs with, or a ValidationError when the event's data is invalid.
+ * Its step port records a trace envelope for every step (every driver comes through here).
+ */
 export function workflowContext(
   wf: Workflow,
   event: WorkflowEvent<unknown>,
   step: StepPort,
   env: WorkflowEnvironment,
+  trace: TraceOptions = {},
 ): WorkflowContext<unknown> {
   const data = parseEventData(wf, event);
+  const correlationId = correlationOf(wf, { id: event.id, data });
+  const traced = traceStepPort(
+    step,
+    {
+      workflow: wf.id,
+      driver: env.driver,
+      correlationId,
+      event: { id: event.id, name: event.name, data },
+      ...trace,
+    },
+    async () => (await env.deps()).tracer,
+  );
   return {
     event: { id: event.id, name: event.name, data, ts: event.ts },
-    correlationId: correlationOf(wf, { id: event.id, data }),
-    step,
+    correlationId,
+    step: traced.step,
     env,
+    trace: traced.trace,
   };
 }
 
@@ -148,11 +170,12 @@ export async function runOnFailure(
   step: StepPort,
   env: WorkflowEnvironment,
   signal?: AbortSignal,
+  trace?: TraceOptions,
 ): Promise<void> {
   if (!wf.onFailure) return;
   let ctx: WorkflowContext<unknown>;
   try {
-    ctx = workflowContext(wf, event, step, env);
+    ctx = workflowContext(wf, event, step, env, trace);
   } catch {
     return;
   }
@@ -189,7 +212,7 @@ export async function executeWorkflow<R>(
   const wf = workflow as Workflow;
   let ctx: WorkflowContext<unknown>;
   try {
-    ctx = workflowContext(wf, event, step, env);
+    ctx = workflowContext(wf, event, step, env, options.trace);
   } catch (error) {
     env.log.warn(
       { workflow: wf.id, eventId: event.id, issues: (error as BallastError).issues },
@@ -206,7 +229,7 @@ export async function executeWorkflow<R>(
       return { ok: false, error, invalid: false, retry: true };
     }
     env.log.warn({ workflow: wf.id, eventId: event.id, err: error }, "workflow failed");
-    await runOnFailure(wf, event, error, step, env, signal);
+    await runOnFailure(wf, event, error, step, env, signal, options.trace);
     return { ok: false, error, invalid: false, retry: false };
   }
 }

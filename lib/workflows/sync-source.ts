@@ -66,7 +66,7 @@ export const syncSourceWorkflow = defineWorkflow({
   schema: syncRequestedData,
   concurrency: [{ key: "sourceId", limit: 1 }],
   retries: 4,
-  async handler({ event, step, env, correlationId }) {
+  async handler({ event, step, env, correlationId, trace }) {
     const { sourceId, mode, trigger, dedupeKey } = event.data;
     const timing = syncTiming(await env.deps());
     const run = await step.run("create-run", async () => {
@@ -79,6 +79,7 @@ export const syncSourceWorkflow = defineWorkflow({
       });
       return { id: created.id };
     });
+    trace.annotate({ runId: run.id });
 
     let plan = await step.run("plan", async () => planRun(await env.deps(), run.id));
     const busyRounds = Math.ceil(timing.busyWaitMs / timing.busyPollMs);

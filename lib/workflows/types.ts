@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { Logger } from "../log/logger";
 import type { EventSender } from "../outbox/outbox";
 import type { PipelineDeps } from "../pipeline/deps";
+import type { StepTrace } from "../traces/steps";
 
 /**
  * A workflow is written once, here in lib/, against a small step port. Three drivers run it
@@ -56,6 +57,8 @@ export interface WorkflowContext<D> {
   correlationId: string;
   step: StepPort;
   env: WorkflowEnvironment;
+  /** This execution's trace: its id, and `annotate({ runId, sourceId })` for the spans that follow. */
+  trace: StepTrace;
 }
 
 export interface FailureContext<D> extends WorkflowContext<D> {
