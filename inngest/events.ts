@@ -4,6 +4,8 @@ import {
   BATCHES_COMPLETED,
   batchesCompletedData,
   batchRequestedData,
+  FUNCTION_FAILED,
+  functionFailedData,
   requestedEventName,
   SCHEDULES,
   SYNC_COMPLETED,
@@ -22,6 +24,8 @@ export const syncRequested = eventType(SYNC_REQUESTED, { schema: syncRequestedDa
 export const batchRequested = eventType(BATCH_REQUESTED, { schema: batchRequestedData });
 export const runBatchesCompleted = eventType(BATCHES_COMPLETED, { schema: batchesCompletedData });
 export const syncCompleted = eventType(SYNC_COMPLETED, { schema: syncCompletedData });
+/** Inngest's own event after a function's final failure (error-recovery listens). */
+export const functionFailed = eventType(FUNCTION_FAILED, { schema: functionFailedData });
 
 /** `workflow/<id>.requested`: a scheduled workflow run by an operator instead of its cron. */
 export const workflowRequested = (workflowId: string) =>
@@ -31,4 +35,5 @@ export const workflowRequested = (workflowId: string) =>
 export const schedules = {
   syncAll: cron(SCHEDULES.syncAll),
   flushOutbox: cron(SCHEDULES.flushOutbox),
+  errorRecovery: cron(SCHEDULES.errorRecovery),
 } as const;

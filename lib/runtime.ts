@@ -2,8 +2,12 @@ import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
 import { type ArchiveStore, createArchiveStore } from "./archive";
 import { type Config, getConfig } from "./config";
 import { createEmbeddingProvider, type EmbeddingProvider } from "./embedding";
+import { ProviderBudget } from "./limits/budget";
 import { createLogger, type Logger } from "./log/logger";
 import { createRedisStore, type RedisStore } from "./redis";
+import { FallbackRedisStore } from "./redis/fallback";
+import { BreakerRegistry } from "./resilience/breaker";
+import { guardArchive } from "./resilience/guard";
 
 /**
  * The process's backends, built once from the configuration: the database, Redis, the
@@ -18,6 +22,8 @@ export interface Runtime {
   readonly redis: RedisStore;
   readonly archive: ArchiveStore;
   readonly embedder: EmbeddingProvider;
+  /** Circuit breakers of the external dependencies, their state in `redis`. */
+  readonly breakers: BreakerRegistry;
   close(): Promise<void>;
 }
 
@@ -51,23 +57,41 @@ export async function createRuntime(
   const redis =
     overrides.redis ??
     (config.redis.backend === "upstash" && config.redis.url && config.redis.token
-      ? createRedisStore({
-          backend: "upstash",
-          url: config.redis.url,
-          token: config.redis.token,
-          env: config.mode,
-        })
+      ? new FallbackRedisStore(
+          createRedisStore({
+            backend: "upstash",
+            url: config.redis.url,
+            token: config.redis.token,
+            env: config.mode,
+            retries: 1,
+            requestTimeoutMs: 3000,
+          }),
+          createRedisStore({ backend: "memory", env: config.mode }),
+          config.redis.required,
+        )
       : createRedisStore({ backend: "memory", env: config.mode }));
+  const { resilience } = config;
+  const breakers = new BreakerRegistry(redis, resilience.breaker, resilience.breakerOverrides);
   const archive =
     overrides.archive ??
     (config.archive.s3
-      ? createArchiveStore({ backend: "s3", ...config.archive.s3 })
+      ? guardArchive(
+          createArchiveStore({ backend: "s3", ...config.archive.s3 }),
+          breakers.get("s3"),
+        )
       : createArchiveStore({ backend: "folder", dir: config.archive.dir }));
+  const provider = config.embedding.provider;
   const embedder =
     overrides.embedder ??
     createEmbeddingProvider({
       ...config.embedding,
       onRetry: (info) => log.warn(info, "embedding request retried"),
+      ...(provider === "local"
+        ? {}
+        : {
+            breaker: breakers.get(`embedding:${provider}`),
+            budget: new ProviderBudget(provider, redis, resilience.budgets[provider]),
+          }),
     });
   return {
     config,
@@ -77,6 +101,7 @@ export async function createRuntime(
     redis,
     archive,
     embedder,
+    breakers,
     async close() {
       await redis.close();
       await database.close();

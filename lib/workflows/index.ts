@@ -1,3 +1,4 @@
+import { errorRecoveryWorkflow } from "./error-recovery";
 import { flushOutboxWorkflow } from "./flush-outbox";
 import { processBatchWorkflow } from "./process-batch";
 import { scheduleSyncsWorkflow } from "./schedule-syncs";
@@ -5,7 +6,13 @@ import { syncSourceWorkflow } from "./sync-source";
 import type { Workflow } from "./types";
 
 export type * from "./types";
-export { flushOutboxWorkflow, processBatchWorkflow, scheduleSyncsWorkflow, syncSourceWorkflow };
+export {
+  errorRecoveryWorkflow,
+  flushOutboxWorkflow,
+  processBatchWorkflow,
+  scheduleSyncsWorkflow,
+  syncSourceWorkflow,
+};
 
 /** Every workflow Ballast runs; the Inngest functions and the embedded runner serve this list. */
 export const workflows: Workflow[] = [
@@ -13,4 +20,5 @@ export const workflows: Workflow[] = [
   processBatchWorkflow,
   scheduleSyncsWorkflow,
   flushOutboxWorkflow,
+  errorRecoveryWorkflow,
 ] as unknown as Workflow[];
