@@ -106,6 +106,13 @@ export interface LimitsConfig {
   inbound: Partial<Record<InboundPolicyName, { limit: number; windowMs: number }>>;
 }
 
+/** The limits part of the configuration (config.resilience). */
+export function limitsOf(config: {
+  resilience: { inbound: Record<string, { limit: number; windowMs: number }> };
+}): LimitsConfig {
+  return { inbound: config.resilience.inbound as LimitsConfig["inbound"] };
+}
+
 export function inboundPolicy(name: InboundPolicyName, config?: LimitsConfig): InboundPolicy {
   return { ...INBOUND_POLICIES[name], ...config?.inbound[name] };
 }
@@ -156,7 +163,11 @@ export async function enforceInbound(
 
 /** Adds rate-limit headers to a response (a successful one: the 429s carry theirs). */
 export function withHeaders(response: Response, headers: Record<string, string>): Response {
-  for (const [name, value] of Object.entries(headers))
-    if (!response.headers.has(name)) response.headers.set(name, value);
+  try {
+    for (const [name, value] of Object.entries(headers))
+      if (!response.headers.has(name)) response.headers.set(name, value);
+  } catch {
+    // immutable headers (a proxied response): sent without them
+  }
   return response;
 }
