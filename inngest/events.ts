@@ -6,6 +6,8 @@ import {
   batchRequestedData,
   CLEANUP_DECIDED,
   cleanupDecidedData,
+  FUNCTION_FAILED,
+  functionFailedData,
   requestedEventName,
   SCHEDULES,
   SYNC_COMPLETED,
@@ -24,6 +26,8 @@ export const syncRequested = eventType(SYNC_REQUESTED, { schema: syncRequestedDa
 export const batchRequested = eventType(BATCH_REQUESTED, { schema: batchRequestedData });
 export const runBatchesCompleted = eventType(BATCHES_COMPLETED, { schema: batchesCompletedData });
 export const syncCompleted = eventType(SYNC_COMPLETED, { schema: syncCompletedData });
+/** Inngest's own event after a function's final failure (error-recovery listens). */
+export const functionFailed = eventType(FUNCTION_FAILED, { schema: functionFailedData });
 
 /** `workflow/<id>.requested`: a scheduled workflow run by an operator instead of its cron. */
 export const workflowRequested = (workflowId: string) =>
@@ -34,6 +38,7 @@ export const schedules = {
   syncAll: cron(SCHEDULES.syncAll),
   flushOutbox: cron(SCHEDULES.flushOutbox),
   cleanup: cron(SCHEDULES.cleanup),
+  errorRecovery: cron(SCHEDULES.errorRecovery),
 } as const;
 
 /** An operator's decision on a cleanup awaiting approval. */

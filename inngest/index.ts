@@ -1,8 +1,16 @@
 import { cleanup } from "./functions/cleanup";
+import { errorRecovery } from "./functions/error-recovery";
 import { flushOutbox } from "./functions/flush-outbox";
 import { processBatchFn } from "./functions/process-batch";
 import { scheduleSyncs } from "./functions/schedule-syncs";
 import { syncSource } from "./functions/sync-source";
 
 /** Every Inngest function Ballast serves. */
-export const functions = [syncSource, processBatchFn, scheduleSyncs, flushOutbox, cleanup];
+export const functions = [
+  syncSource,
+  processBatchFn,
+  scheduleSyncs,
+  flushOutbox,
+  cleanup,
+  errorRecovery,
+];

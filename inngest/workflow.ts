@@ -1,8 +1,9 @@
 import { NonRetriableError, RetryAfterError } from "inngest";
-import { BallastError } from "../lib/errors";
+import { BallastError, errorMessage } from "../lib/errors";
 import { pipelineDeps } from "../lib/pipeline/deps";
+import { classifyError } from "../lib/resilience/retry";
 import { getLogger, getRuntime } from "../lib/runtime";
-import { retryAfterOf, runOnFailure, workflowContext } from "../lib/workflows/execute";
+import { runOnFailure, workflowContext } from "../lib/workflows/execute";
 import type {
   StepPort,
   Workflow,
@@ -34,13 +35,25 @@ export async function withRetryPolicy<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    const retryAfterMs = retryAfterOf(error);
-    if (error instanceof BallastError && error.retryable && retryAfterMs)
-      throw new RetryAfterError(error.message, retryAfterMs, { cause: error });
-    if (error instanceof BallastError && !error.retryable)
-      throw new NonRetriableError(`${error.code}: ${error.message}`, { cause: error });
-    throw error;
+    throw toInngestError(error);
   }
+}
+
+/**
+ * The one mapping of lib/resilience/retry.ts's classification to Inngest: permanent →
+ * NonRetriableError; retryable with a known delay (Retry-After, an open breaker's retry time)
+ * → RetryAfterError; other retryable errors pass through to Inngest's own backoff.
+ */
+export function toInngestError(error: unknown): unknown {
+  const verdict = classifyError(error);
+  if (!verdict.retryable) {
+    const code = error instanceof BallastError ? error.code : verdict.errorClass;
+    return new NonRetriableError(`${code}: ${errorMessage(error)}`, { cause: error });
+  }
+  const retryAfterMs = verdict.retryAfterMs;
+  if (retryAfterMs !== undefined && retryAfterMs > 0)
+    return new RetryAfterError(errorMessage(error), Math.ceil(retryAfterMs), { cause: error });
+  return error;
 }
 
 /** A `data.<field> == "value"` expression for waitForEvent (values JSON-quoted). */

@@ -69,6 +69,8 @@ export class TooManyRequestsError extends BallastError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    /** RateLimit-* headers to answer with. */
+    readonly headers: Record<string, string> = {},
   ) {
     super("rate_limited", message, 429, true);
   }
@@ -93,6 +95,28 @@ export class ProviderError extends BallastError {
     const retryable =
       httpStatus === undefined || httpStatus === 408 || httpStatus === 429 || httpStatus >= 500;
     super(`${provider}_error`, message, 502, retryable, undefined, options);
+  }
+}
+
+/**
+ * A circuit breaker is open: the dependency failed too often and is not called until
+ * `retryAt` (epoch ms). Retryable, and says when: a workflow step sleeps until then instead of
+ * spending its retries; Inngest gets a RetryAfterError.
+ */
+export class BreakerOpenError extends BallastError {
+  readonly retryAfterMs: number;
+  constructor(
+    readonly dependency: string,
+    readonly retryAt: number,
+    now = Date.now(),
+  ) {
+    super(
+      "breaker_open",
+      `${dependency} is unavailable (circuit breaker open); next attempt after ${new Date(retryAt).toISOString()}`,
+      503,
+      true,
+    );
+    this.retryAfterMs = Math.max(0, retryAt - now);
   }
 }
 

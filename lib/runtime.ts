@@ -2,8 +2,12 @@ import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
 import { type ArchiveStore, createArchiveStore } from "./archive";
 import { type Config, getConfig } from "./config";
 import { createEmbeddingProvider, type EmbeddingProvider } from "./embedding";
+import { ProviderBudget } from "./limits/budget";
 import { createLogger, type Logger } from "./log/logger";
 import { createRedisStore, type RedisStore } from "./redis";
+import { FallbackRedisStore } from "./redis/fallback";
+import { BreakerRegistry } from "./resilience/breaker";
+import { guardArchive } from "./resilience/guard";
 import { TracedArchiveStore } from "./traces/external";
 import { createOtlpExporter } from "./traces/otlp";
 import { Tracer, tracedFetch } from "./traces/tracer";
@@ -23,6 +27,8 @@ export interface Runtime {
   readonly embedder: EmbeddingProvider;
   /** Trace envelopes of this process (buffered, written in batches). */
   readonly tracer: Tracer;
+  /** Circuit breakers of the external dependencies, their state in `redis`. */
+  readonly breakers: BreakerRegistry;
   close(): Promise<void>;
 }
 
@@ -66,20 +72,32 @@ export async function createRuntime(
   const redis =
     overrides.redis ??
     (config.redis.backend === "upstash" && config.redis.url && config.redis.token
-      ? createRedisStore({
-          backend: "upstash",
-          url: config.redis.url,
-          token: config.redis.token,
-          env: config.mode,
-        })
+      ? new FallbackRedisStore(
+          createRedisStore({
+            backend: "upstash",
+            url: config.redis.url,
+            token: config.redis.token,
+            env: config.mode,
+            retries: 1,
+            requestTimeoutMs: 3000,
+          }),
+          createRedisStore({ backend: "memory", env: config.mode }),
+          config.redis.required,
+        )
       : createRedisStore({ backend: "memory", env: config.mode }));
+  const { resilience } = config;
+  const breakers = new BreakerRegistry(redis, resilience.breaker, resilience.breakerOverrides);
   const archive = new TracedArchiveStore(
     overrides.archive ??
       (config.archive.s3
-        ? createArchiveStore({ backend: "s3", ...config.archive.s3 })
+        ? guardArchive(
+            createArchiveStore({ backend: "s3", ...config.archive.s3 }),
+            breakers.get("s3"),
+          )
         : createArchiveStore({ backend: "folder", dir: config.archive.dir })),
     tracer,
   );
+  const provider = config.embedding.provider;
   const embedder =
     overrides.embedder ??
     createEmbeddingProvider({
@@ -91,6 +109,12 @@ export async function createRuntime(
         (input, init) => globalThis.fetch(input, init),
         tracer,
       ),
+      ...(provider === "local"
+        ? {}
+        : {
+            breaker: breakers.get(`embedding:${provider}`),
+            budget: new ProviderBudget(provider, redis, resilience.budgets[provider]),
+          }),
     });
   return {
     config,
@@ -101,6 +125,7 @@ export async function createRuntime(
     archive,
     embedder,
     tracer,
+    breakers,
     async close() {
       await tracer.close().catch(() => undefined);
       await redis.close();

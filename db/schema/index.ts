@@ -1,6 +1,7 @@
 export * from "./alerts";
 export * from "./api-keys";
 export * from "./audit-log";
+export * from "./dead-letters";
 export * from "./documents";
 export * from "./outbox";
 export * from "./sessions";

@@ -105,6 +105,9 @@ export const syncRunItems = pgTable(
     status: text("status").$type<ItemStatus>().notNull().default("pending"),
     reason: text("reason"),
     error: text("error"),
+    /** lib/resilience/retry.ts's class of a failure, and the dependency that failed. */
+    errorClass: text("error_class"),
+    dependency: text("dependency"),
     attempts: integer("attempts").notNull().default(0),
     ...indexingWork(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
@@ -115,7 +118,11 @@ export const syncRunItems = pgTable(
   ],
 );
 
-/** Documents whose last attempt failed; the next sync of the source retries them. */
+/**
+ * Deprecated: replaced by the dead-letter queue (dead_letters). Nothing reads or writes it any
+ * more; its rows were copied into dead_letters by migration 0007. Kept for one release so the
+ * previous release still works during a rollback (expand/contract); a later release drops it.
+ */
 export const documentFailures = pgTable(
   "document_failures",
   {

@@ -7,6 +7,7 @@ import { registerEvalCommand } from "./commands/eval";
 import { registerHealthCommand } from "./commands/health";
 import { registerKeyCommands } from "./commands/keys";
 import { registerOutboxCommands } from "./commands/outbox";
+import { registerRecoveryCommands } from "./commands/recovery";
 import { registerRunCommands } from "./commands/runs";
 import { registerSearchCommand } from "./commands/search";
 import { registerSmokeCommand } from "./commands/smoke";
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSmokeCommand(program, ctx);
   registerTraceCommands(program, ctx);
   registerCleanupCommands(program, ctx);
+  registerRecoveryCommands(program, ctx);
   return program;
 }
 

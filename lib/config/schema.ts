@@ -1,6 +1,8 @@
 import path from "node:path";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { PROVIDER_BUDGETS, parseRateLimitOverrides } from "../limits/policies";
+import { BREAKER_DEFAULTS, parseBreakerOverrides } from "../resilience/breaker";
 import type { EnvSource } from "./env";
 
 export const MODES = ["development", "test", "staging", "production"] as const;
@@ -102,6 +104,8 @@ export interface Config {
   };
   /** The operator's web console: sessions and GitHub sign-in. */
   console: ConsoleConfig;
+  /** Error recovery: circuit breakers, rate limits, provider budgets, the dead-letter queue. */
+  resilience: ResilienceConfig;
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
   /** Trace envelopes: recording, retention, archives, OTLP export. */
@@ -132,6 +136,25 @@ export interface CleanupConfig {
   approvalFraction: number;
   /** How long a cleanup waits for an operator's decision before it aborts. */
   approvalTimeoutHours: number;
+}
+
+export interface ResilienceConfig {
+  breaker: {
+    failureThreshold: number;
+    failureRate: number;
+    windowSize: number;
+    openMs: number;
+    probeTimeoutMs: number;
+  };
+  /** Per-dependency breaker settings (BREAKER_OVERRIDES). */
+  breakerOverrides: Record<string, Partial<ResilienceConfig["breaker"]>>;
+  /** Inbound rate-limit overrides by policy name (RATE_LIMIT_OVERRIDES). */
+  inbound: Record<string, { limit: number; windowMs: number }>;
+  budgets: {
+    openai: { requestsPerMinute: number; tokensPerMinute: number };
+    cohere: { requestsPerMinute: number; tokensPerMinute: number };
+  };
+  dlq: { maxRecoveries: number; alertDepth: number };
 }
 
 export interface SecurityConfig {
@@ -305,6 +328,28 @@ export const VARIABLES = {
   CLEANUP_APPROVAL_ROWS:
     "The cleanup waits for an operator's approval when it would delete more than this many rows that are not archived first. Default 10000.",
   CLEANUP_APPROVAL_PERCENT: "…or more than this percentage of one source's chunks. Default 10.",
+  BREAKER_FAILURE_THRESHOLD:
+    "Consecutive failures of a dependency (embedding provider, GitHub, S3) that open its circuit breaker. Default 5.",
+  BREAKER_FAILURE_RATE:
+    "Failure share over the last BREAKER_WINDOW calls that opens a breaker, 0-1. Default 0.5.",
+  BREAKER_WINDOW: "Calls in a breaker's failure-rate window. Default 20.",
+  BREAKER_OPEN_MS:
+    "How long an open breaker fails fast before one probe call is let through, in ms. Default 30000.",
+  BREAKER_OVERRIDES:
+    "Per-dependency breaker settings: name:key=value,...;name:... with name embedding:openai, embedding:cohere, github or s3 and key failureThreshold, failureRate, windowSize, openMs, probeTimeoutMs.",
+  RATE_LIMIT_OVERRIDES:
+    "Inbound rate limits: NAME=LIMIT/WINDOW pairs, comma-separated (search, webhook, admin, auth-failures; window like 30s, 1m, 1h). Defaults: search 120/1m, webhook 600/1m, admin 300/1m, auth-failures 30/1m.",
+  OPENAI_RPM:
+    "OpenAI requests per minute shared by every instance through Redis (0 = no budget). Default 3000 (tier 1).",
+  OPENAI_TPM:
+    "OpenAI tokens per minute shared by every instance through Redis (0 = no budget). Default 1000000 (tier 1).",
+  COHERE_RPM:
+    "Cohere embed requests per minute shared through Redis (0 = no budget). Default 2000.",
+  COHERE_TPM: "Cohere tokens per minute shared through Redis (0 = no budget). Default 0.",
+  DLQ_MAX_RECOVERIES:
+    "Re-drives of one dead-letter entry by the error-recovery workflow before it is parked for an operator. Default 5.",
+  DLQ_ALERT_DEPTH:
+    "Open dead-letter entries (pending + parked) above which an alert record is raised. Default 100.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -476,6 +521,18 @@ const rawSchema = z.object({
   WEBHOOK_RETENTION_DAYS: int(1, 3650),
   CLEANUP_APPROVAL_ROWS: int(1, 1_000_000_000),
   CLEANUP_APPROVAL_PERCENT: boundedNumber(0.01, 100),
+  BREAKER_FAILURE_THRESHOLD: int(1, 1000),
+  BREAKER_FAILURE_RATE: boundedNumber(0.01, 1),
+  BREAKER_WINDOW: int(2, 10_000),
+  BREAKER_OPEN_MS: int(100, 3_600_000),
+  BREAKER_OVERRIDES: optionalString,
+  RATE_LIMIT_OVERRIDES: optionalString,
+  OPENAI_RPM: int(0, 100_000_000),
+  OPENAI_TPM: int(0, 1_000_000_000),
+  COHERE_RPM: int(0, 100_000_000),
+  COHERE_TPM: int(0, 1_000_000_000),
+  DLQ_MAX_RECOVERIES: int(1, 100),
+  DLQ_ALERT_DEPTH: int(1, 10_000_000),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -707,6 +764,14 @@ function buildConfig(
       message: `must be less than half of CHUNK_SIZE (${chunkSize})`,
     });
 
+  // Resilience
+  const breakerOverrides = parseBreakerOverrides(raw.BREAKER_OVERRIDES);
+  for (const message of breakerOverrides.problems)
+    problems.push({ variable: "BREAKER_OVERRIDES", message });
+  const rateLimits = parseRateLimitOverrides(raw.RATE_LIMIT_OVERRIDES);
+  for (const message of rateLimits.problems)
+    problems.push({ variable: "RATE_LIMIT_OVERRIDES", message });
+
   if (problems.length > 0) return undefined;
 
   const secrets = SECRET_VARIABLES.map((name) => raw[name]).filter(
@@ -808,6 +873,28 @@ function buildConfig(
       },
     },
     console: consoleConfig,
+    resilience: {
+      breaker: {
+        failureThreshold: raw.BREAKER_FAILURE_THRESHOLD ?? BREAKER_DEFAULTS.failureThreshold,
+        failureRate: raw.BREAKER_FAILURE_RATE ?? BREAKER_DEFAULTS.failureRate,
+        windowSize: raw.BREAKER_WINDOW ?? BREAKER_DEFAULTS.windowSize,
+        openMs: raw.BREAKER_OPEN_MS ?? BREAKER_DEFAULTS.openMs,
+        probeTimeoutMs: BREAKER_DEFAULTS.probeTimeoutMs,
+      },
+      breakerOverrides: breakerOverrides.overrides,
+      inbound: rateLimits.overrides,
+      budgets: {
+        openai: {
+          requestsPerMinute: raw.OPENAI_RPM ?? PROVIDER_BUDGETS.openai.requestsPerMinute,
+          tokensPerMinute: raw.OPENAI_TPM ?? PROVIDER_BUDGETS.openai.tokensPerMinute,
+        },
+        cohere: {
+          requestsPerMinute: raw.COHERE_RPM ?? PROVIDER_BUDGETS.cohere.requestsPerMinute,
+          tokensPerMinute: raw.COHERE_TPM ?? PROVIDER_BUDGETS.cohere.tokensPerMinute,
+        },
+      },
+      dlq: { maxRecoveries: raw.DLQ_MAX_RECOVERIES ?? 5, alertDepth: raw.DLQ_ALERT_DEPTH ?? 100 },
+    },
     secrets,
     traces: {
       enabled: raw.TRACES_ENABLED ?? true,

@@ -99,11 +99,20 @@ export abstract class RemoteEmbedder implements EmbeddingProvider {
     const { inputs, batches } = this.plan(texts);
     for (const batch of batches) {
       const batchInputs = batch.map((i) => inputs[i] ?? " ");
+      const { breaker, budget } = this.options;
+      const batchTokens =
+        budget && budget.policy.tokensPerMinute > 0
+          ? batchInputs.reduce((sum, input) => sum + this.countTokens(input), 0)
+          : 0;
       const answer = await retry(
-        (attempt) => {
-          usage.requests++;
+        async (attempt) => {
+          await budget?.acquire(batchTokens, signal);
           if (attempt > 0) usage.retries++;
-          return this.attempt(batchInputs, inputType, signal);
+          const call = () => {
+            usage.requests++;
+            return this.attempt(batchInputs, inputType, signal);
+          };
+          return breaker ? breaker.run(call) : call();
         },
         {
           maxRetries: this.maxRetries,

@@ -1,4 +1,6 @@
 import type { EmbeddingProviderName } from "../config/schema";
+import type { ProviderBudget } from "../limits/budget";
+import type { CircuitBreaker } from "../resilience/breaker";
 
 export type { EmbeddingProviderName };
 
@@ -71,4 +73,8 @@ export interface EmbeddingOptions {
   /** Longest Retry-After we wait for in-process; longer → the error is thrown. Default 60,000. */
   maxRetryAfterMs?: number;
   onRetry?: (info: RetryNotice) => void;
+  /** The provider's circuit breaker (shared state in Redis): every HTTP attempt goes through it. */
+  breaker?: CircuitBreaker;
+  /** The provider's RPM/TPM budget (shared in Redis): every HTTP attempt reserves from it first. */
+  budget?: ProviderBudget;
 }

@@ -1,6 +1,7 @@
 import { isStrictMode } from "../config";
 import { errorMessage } from "../errors";
 import { sourcesMissingVectorIndex } from "../index/vector-index";
+import { FallbackRedisStore } from "../redis/fallback";
 import { activeRunner, chooseRunner, getEmbeddedRunner } from "../runner";
 import { jobStats } from "../runner/jobs";
 import type { Runtime } from "../runtime";
@@ -67,7 +68,18 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
             detail: `${runtime.database.location}; ${missing.length} source(s) without a vector index for ${runtime.embedder.space} yet (searched exactly until their next sync builds it)`,
           };
     }),
-    probe(() => runtime.redis.ping()),
+    probe(async () => {
+      const answer = await runtime.redis.ping();
+      const degraded =
+        runtime.redis instanceof FallbackRedisStore ? runtime.redis.degradation() : null;
+      return degraded?.degradedSince
+        ? {
+            ...answer,
+            status: "degraded" as const,
+            detail: `Redis failed at ${new Date(degraded.degradedSince).toISOString()}; REDIS_REQUIRED=false, so the in-process fallback served meanwhile (breakers and limits per process only)`,
+          }
+        : answer;
+    }),
     probe(async () => ({ ...(await runtime.archive.ping()), detail: runtime.archive.location })),
   ]);
 
@@ -144,6 +156,26 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
       latencyMs: null,
       detail: runtime.embedder.space,
     },
+  };
+
+  const breakers = await probe(async () => {
+    const started = performance.now();
+    const snapshots = await runtime.breakers.snapshots();
+    const notClosed = snapshots.filter((b) => b.state !== "closed");
+    return {
+      latencyMs: Math.round(performance.now() - started),
+      status: notClosed.length > 0 ? ("degraded" as const) : ("ok" as const),
+      detail:
+        notClosed.length > 0
+          ? notClosed.map((b) => `${b.name} ${b.state} until ${b.retryAt}`).join("; ")
+          : `all closed (${snapshots.map((b) => b.name).join(", ")})`,
+    };
+  });
+  parts.breakers = {
+    ...breakers,
+    required: false,
+    backend: runtime.redis.backend === "upstash" ? "upstash" : "in-process",
+    embedded: runtime.redis.backend === "memory",
   };
 
   const values = Object.values(parts);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { recordAudit, recordDenial } from "../auth/audit";
 import type { Role } from "../auth/roles";
 import { BallastError } from "../errors";
+import { enforceInbound, limitsOf, withHeaders } from "../limits/policies";
 import { getRuntime, type Runtime } from "../runtime";
 import {
   bearerToken,
@@ -112,6 +113,19 @@ export function adminRoute<P = Record<string, never>>(
         }
       }
     }
+    let limitHeaders: Record<string, string>;
+    try {
+      limitHeaders = await enforceInbound(
+        runtime.redis,
+        "admin",
+        `key:${key.id}`,
+        limitsOf(runtime.config),
+      );
+    } catch (error) {
+      details.reason = "rate limited";
+      await audit(key.name, key, "denied", error instanceof BallastError ? error.status : 500);
+      return errorResponse(error, runtime.log);
+    }
     try {
       requireRole(key, options.role);
     } catch (error) {
@@ -129,7 +143,7 @@ export function adminRoute<P = Record<string, never>>(
         note: (extra) => Object.assign(details, extra),
       });
       await audit(key.name, key, response.status < 400 ? "ok" : "error", response.status);
-      return response;
+      return withHeaders(response, limitHeaders);
     } catch (error) {
       const status = error instanceof BallastError ? error.status : 500;
       details.error = error instanceof BallastError ? error.code : "internal_error";

@@ -2,12 +2,10 @@ import { type ApiKeyIdentity, verifyApiKey } from "../auth/api-keys";
 import { type Role, roleAllows } from "../auth/roles";
 import { verifySession } from "../auth/sessions";
 import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from "../errors";
+import { enforceInbound, limitsOf } from "../limits/policies";
 import type { Runtime } from "../runtime";
 import { clientAddress, rateLimitKey } from "./client-address";
 import { sessionTokenOf } from "./session-cookie";
-
-/** Failed authentications allowed per client address per minute before 429. */
-const AUTH_FAILURES_PER_MINUTE = 30;
 
 export function bearerToken(request: Request): string | null {
   const header = request.headers.get("authorization");
@@ -33,8 +31,8 @@ export interface CallerIdentity extends ApiKeyIdentity {
 }
 
 /**
- * The caller, if its key or session is valid; 401 otherwise, and 429 once one address has
- * failed more than AUTH_FAILURES_PER_MINUTE times in a minute (guessing keys or session tokens
+ * The caller, if its key or session is valid; 401 otherwise, and 429 once one address is over
+ * the `auth-failures` policy (lib/limits/policies.ts: 30 a minute by default) (guessing keys or session tokens
  * is throttled on every route, the console's sign-in included).
  */
 export async function identify(runtime: Runtime, request: Request): Promise<CallerIdentity> {
@@ -63,16 +61,22 @@ export async function identify(runtime: Runtime, request: Request): Promise<Call
  * over the limit, 401 otherwise (the console's key sign-in uses the same budget).
  */
 export async function countAuthFailure(runtime: Runtime, request: Request): Promise<never> {
-  const limiter = runtime.redis.rateLimiter("admin-auth-failures", {
-    algorithm: "sliding-window",
-    limit: AUTH_FAILURES_PER_MINUTE,
-    windowMs: 60_000,
-  });
-  const verdict = await limiter
-    .limit(rateLimitKey(callerAddress(runtime, request)))
-    .catch(() => ({ allowed: true }));
-  if (!verdict.allowed)
-    throw new TooManyRequestsError("too many failed authentications; retry later", 60);
+  try {
+    await enforceInbound(
+      runtime.redis,
+      "auth-failures",
+      rateLimitKey(callerAddress(runtime, request)),
+      limitsOf(runtime.config),
+    );
+  } catch (error) {
+    if (error instanceof TooManyRequestsError)
+      throw new TooManyRequestsError(
+        "too many failed authentications; retry later",
+        error.retryAfterSeconds,
+        error.headers,
+      );
+    // The limiter's store did not answer: the caller still gets its 401.
+  }
   throw new UnauthorizedError();
 }
 

@@ -34,7 +34,7 @@ export function errorResponse(error: unknown, log?: Logger): Response {
     if (error.issues && error.issues.length > 0) body.issues = error.issues;
     const headers: Record<string, string> =
       error instanceof TooManyRequestsError
-        ? { "retry-after": String(error.retryAfterSeconds) }
+        ? { ...error.headers, "retry-after": String(error.retryAfterSeconds) }
         : {};
     return json({ error: body }, error.status, headers);
   }

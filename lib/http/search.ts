@@ -1,4 +1,5 @@
 import { parseSearchMode, searchChunks, validateSearch } from "../index/search";
+import { enforceInbound, limitsOf, withHeaders } from "../limits/policies";
 import { getSource } from "../pipeline/source-records";
 import { getRuntime } from "../runtime";
 import { authenticate } from "./authenticate";
@@ -14,7 +15,13 @@ export async function searchResponse(request: Request): Promise<Response> {
   let runtime: Awaited<ReturnType<typeof getRuntime>> | undefined;
   try {
     runtime = await getRuntime();
-    await authenticate(runtime, request, "viewer");
+    const caller = await authenticate(runtime, request, "viewer");
+    const limitHeaders = await enforceInbound(
+      runtime.redis,
+      "search",
+      `key:${caller.id}`,
+      limitsOf(runtime.config),
+    );
     const params = new URL(request.url).searchParams;
     const kText = params.get("k");
     const k =
@@ -38,15 +45,18 @@ export async function searchResponse(request: Request): Promise<Response> {
       mode,
       ranking: runtime.config.search.ranking,
     });
-    return json({
-      query: valid.query,
-      k: valid.k,
-      mode,
-      source: source?.name ?? null,
-      embeddingSpace: runtime.embedder.space,
-      tookMs: Math.round((performance.now() - started) * 10) / 10,
-      results,
-    });
+    return withHeaders(
+      json({
+        query: valid.query,
+        k: valid.k,
+        mode,
+        source: source?.name ?? null,
+        embeddingSpace: runtime.embedder.space,
+        tookMs: Math.round((performance.now() - started) * 10) / 10,
+        results,
+      }),
+      limitHeaders,
+    );
   } catch (error) {
     return errorResponse(error, runtime?.log);
   }

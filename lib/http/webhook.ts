@@ -1,7 +1,9 @@
 import { getConfig } from "../config";
+import { enforceInbound, limitsOf, withHeaders } from "../limits/policies";
 import type { EventSender } from "../outbox/outbox";
 import { getRuntime, type Runtime } from "../runtime";
 import { receiveGitHubWebhook } from "../webhooks/receive-github";
+import { clientAddress, rateLimitKey } from "./client-address";
 import { errorResponse, json } from "./respond";
 import { withSecurityHeaders } from "./security-headers";
 
@@ -26,6 +28,12 @@ async function answer(request: Request, send: EventSender): Promise<Response> {
   let runtime: Runtime | undefined;
   try {
     runtime = await getRuntime();
+    const limitHeaders = await enforceInbound(
+      runtime.redis,
+      "webhook",
+      rateLimitKey(clientAddress(request, runtime.config.security.trustedProxies)),
+      limitsOf(runtime.config),
+    );
     const answer = await receiveGitHubWebhook(
       {
         db: runtime.db,
@@ -36,7 +44,7 @@ async function answer(request: Request, send: EventSender): Promise<Response> {
       },
       request,
     );
-    return json(answer.body, answer.status);
+    return withHeaders(json(answer.body, answer.status), limitHeaders);
   } catch (error) {
     return errorResponse(error, runtime?.log);
   }

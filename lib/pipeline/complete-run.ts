@@ -37,5 +37,5 @@ export async function completeRun(
       { runId, sources: built, ms: Math.round(performance.now() - started) },
       "vector index built",
     );
-  return finalizeRun(deps.db, runId, options);
+  return finalizeRun(deps.db, runId, { dlq: deps.dlq, ...options });
 }

@@ -5,6 +5,9 @@ import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
 import type { EmbeddingProvider } from "../embedding";
 import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
+import type { RedisStore } from "../redis";
+import type { BreakerRegistry } from "../resilience/breaker";
+import { guardReader } from "../resilience/guard";
 import type { CleanupSettings } from "../retention/cleanup";
 import type { Runtime } from "../runtime";
 import { urlPolicyFor } from "../security/source-access";
@@ -43,6 +46,16 @@ export interface PipelineDeps {
   retention?: CleanupSettings;
   /** Which database driver (the cleanup's maintenance depends on it). */
   databaseDriver?: "pglite" | "neon" | "pg";
+  /** Circuit breakers of the external dependencies (GitHub reads go through `github`). */
+  breakers?: BreakerRegistry;
+  /** Redis (breakers, budgets, limits); the error-recovery workflow reads breaker state here. */
+  redis?: RedisStore;
+  /** Dead-letter queue settings (backoffBaseMs: tests shorten the per-entry backoff). */
+  dlq?: { maxRecoveries: number; alertDepth: number; backoffBaseMs?: number };
+  /** Inngest's app id (function ids are `<appId>-<workflow id>`). */
+  appId?: string;
+  /** Secret values to scrub from stored error messages. */
+  secrets?: string[];
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -62,6 +75,11 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
     urlPolicy: urlPolicyFor(config),
     concurrentIndexBuilds: config.database.driver !== "pglite",
+    breakers: runtime.breakers,
+    redis: runtime.redis,
+    dlq: config.resilience.dlq,
+    appId: config.inngest.appId,
+    secrets: config.secrets,
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,
@@ -115,12 +133,15 @@ export function readerForLocation(
   location: SourceLocation,
   installationId?: number,
 ): SourceReader {
-  return createSourceReader(location, {
+  const reader = createSourceReader(location, {
     workDir: deps.workDir,
     github: { ...deps.github, installationId },
     log: deps.log,
     urlPolicy: deps.urlPolicy,
   });
+  return location.kind === "github" && deps.breakers
+    ? guardReader(reader, deps.breakers.get("github"))
+    : reader;
 }
 
 /**

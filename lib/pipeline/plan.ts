@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
-import { documentFailures, documents, syncRunItems, syncRuns } from "../../db/schema";
+import { documents, syncRunItems, syncRuns } from "../../db/schema";
 import { BallastError, errorMessage } from "../errors";
 import { dropVectorIndex, ensureVectorIndex } from "../index/vector-index";
 import { mergePendingTermStats } from "../index/write";
+import { releasedDocuments } from "../recovery/dlq";
 import { createPathFilter, DEFAULT_EXCLUDES } from "../sources/filter";
 import type { Change, FileEntry } from "../sources/types";
 import { indexConfigHash, type PipelineDeps, readerFor } from "./deps";
@@ -294,7 +295,7 @@ async function indexedDocuments(
 
 /**
  * An incremental plan also covers documents indexed under another configuration (chunking
- * or embedding changed) and documents whose last attempt failed.
+ * or embedding changed) and dead-lettered documents released for another attempt.
  */
 async function addStaleAndFailed(
   db: Database,
@@ -310,11 +311,10 @@ async function addStaleAndFailed(
   for (const doc of stale)
     if (!items.has(doc.path) && doc.blobSha)
       upsert({ path: doc.path, blobSha: doc.blobSha, size: doc.size });
-  const failed = await db
-    .select({ path: documentFailures.path, blobSha: documentFailures.blobSha })
-    .from(documentFailures)
-    .where(eq(documentFailures.sourceId, sourceId));
+  // Dead-letter entries released for another attempt (by error-recovery or an operator).
+  const failed = await releasedDocuments(db, sourceId);
   for (const doc of failed) {
+    if (!doc.path) continue;
     if (items.has(doc.path) || !doc.blobSha) continue;
     upsert({ path: doc.path, blobSha: doc.blobSha, size: 0 });
   }

@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { syncRunItems, syncRuns } from "../../db/schema";
 import { type Chunk, chunkDocument, detectLanguage } from "../chunking";
-import { BallastError, errorMessage, isRetryable } from "../errors";
+import { BallastError, BreakerOpenError, errorMessage } from "../errors";
 import { chunkLexemes } from "../index/lexical";
 import {
   type ChunkRow,
@@ -21,6 +21,7 @@ import {
   upsertDocuments,
   vectorLiteral,
 } from "../index/write";
+import { classifyError, isRetryableError as isRetryable } from "../resilience/retry";
 import { inspectContent } from "../sources/filter";
 import { batchReader, chunkId, indexConfigHash, type PipelineDeps } from "./deps";
 import { notifyRunProgress, RUN_PROGRESS_CHANNEL } from "./run-notify";
@@ -39,6 +40,11 @@ export interface BatchOutcome {
   chunksEmbedded: number;
   /** Items of the whole run still pending after this batch. */
   pendingInRun: number;
+  /**
+   * A dependency's circuit breaker was open: nothing was written, the batch's items stay
+   * pending, and the workflow sleeps until `retryAt` before trying again.
+   */
+  blocked?: { dependency: string; retryAt: number; message: string };
 }
 
 type ItemRow = typeof syncRunItems.$inferSelect;
@@ -48,6 +54,8 @@ interface ItemResult {
   status: "done" | "skipped" | "failed";
   reason?: string;
   error?: string;
+  errorClass?: string;
+  dependency?: string;
   chunksWritten: number;
   chunksEmbedded: number;
   chunksReused: number;
@@ -99,7 +107,7 @@ interface Vectors {
   /** Provider-reported tokens ÷ our count, to bill documents what the provider billed. */
   tokenScale: number;
   /** Documents whose vectors could not be made (a non-retryable provider error). */
-  failed: Map<string, string>;
+  failed: Map<string, { error: string; errorClass: string; dependency?: string }>;
 }
 
 interface Writes {
@@ -150,6 +158,26 @@ export async function processBatch(
     .returning();
   if (items.length === 0) return { ...outcome, pendingInRun: await pendingItemCount(db, runId) };
 
+  try {
+    return await processItems(deps, run, items, outcome);
+  } catch (error) {
+    if (!(error instanceof BreakerOpenError)) throw error;
+    return {
+      ...outcome,
+      blocked: { dependency: error.dependency, retryAt: error.retryAt, message: error.message },
+      pendingInRun: await pendingItemCount(db, runId),
+    };
+  }
+}
+
+async function processItems(
+  deps: PipelineDeps,
+  run: RunRecord,
+  items: ItemRow[],
+  outcome: BatchOutcome,
+): Promise<BatchOutcome> {
+  const { db } = deps;
+  const runId = run.id;
   const source = await getSource(db, run.sourceId);
   const upserts = items.filter((i) => i.action === "upsert");
   const known = await documentsByPath(
@@ -163,7 +191,10 @@ export async function processBatch(
     prepared.documents.map((d) => known.get(d.item.path)?.id).filter((id): id is string => !!id),
   );
   const storedById = new Map(stored.map((c) => [c.id, c]));
-  const vectors = await vectorsForNewChunks(deps, prepared.documents, storedById, { runId, batch });
+  const vectors = await vectorsForNewChunks(deps, prepared.documents, storedById, {
+    runId,
+    batch: outcome.batch,
+  });
   const writes = assembleWrites(
     deps,
     source,
@@ -224,7 +255,11 @@ async function readAndChunk(
     else if (item.blobSha) upserts.push({ ...item, blobSha: item.blobSha });
     else
       prepared.settled.push(
-        result(item.path, { status: "failed", error: "the plan has no blob id for this file" }),
+        result(item.path, {
+          status: "failed",
+          error: "the plan has no blob id for this file",
+          errorClass: "internal",
+        }),
       );
   }
   const blobs = await batchReader(deps, run.id, source).readBlobs(
@@ -282,7 +317,11 @@ async function readAndChunk(
       });
     } catch (error) {
       prepared.settled.push(
-        result(item.path, { status: "failed", error: `chunking failed: ${errorMessage(error)}` }),
+        result(item.path, {
+          status: "failed",
+          error: `chunking failed: ${errorMessage(error)}`,
+          errorClass: "internal",
+        }),
       );
     }
   }
@@ -339,9 +378,14 @@ async function vectorsForNewChunks(
   } catch (error) {
     if (isRetryable(error)) throw error; // nothing written yet: the whole batch is retried
     const missing = new Set(toEmbed.map((c) => c.contentHash));
+    const verdict = classifyError(error);
     for (const doc of documents)
       if (doc.chunks.some((c) => !storedById.has(c.id) && missing.has(c.contentHash)))
-        vectors.failed.set(doc.item.path, `embedding failed: ${errorMessage(error)}`);
+        vectors.failed.set(doc.item.path, {
+          error: `embedding failed: ${errorMessage(error)}`,
+          errorClass: verdict.errorClass,
+          dependency: `embedding:${embedder.provider}`,
+        });
     log.warn({ ...context, err: error }, "embedding failed with a non-retryable error");
   }
   return vectors;
@@ -370,7 +414,7 @@ function assembleWrites(
     const path = doc.item.path;
     const failure = vectors.failed.get(path);
     if (failure) {
-      writes.results.push(result(path, { status: "failed", error: failure }));
+      writes.results.push(result(path, { status: "failed", ...failure }));
       continue;
     }
     const keep = new Set(doc.chunks.map((c) => c.id));
@@ -509,12 +553,14 @@ async function recordItemResults(
   const col = <K extends keyof ItemResult>(key: K) => sql.param(results.map((r) => r[key] ?? null));
   await db.execute(sql`
     with recorded as (update ${syncRunItems} i set status = t.status, reason = t.reason, error = t.error,
+      error_class = t.error_class, dependency = t.dependency,
       chunks_written = t.chunks_written, chunks_embedded = t.chunks_embedded, chunks_reused = t.chunks_reused,
       chunks_deleted = t.chunks_deleted, tokens = t.tokens, cost_usd = t.cost_usd, finished_at = now()
     from unnest(${col("path")}::text[], ${col("status")}::text[], ${col("reason")}::text[], ${col("error")}::text[],
+                ${col("errorClass")}::text[], ${col("dependency")}::text[],
                 ${col("chunksWritten")}::int[], ${col("chunksEmbedded")}::int[], ${col("chunksReused")}::int[],
                 ${col("chunksDeleted")}::int[], ${col("tokens")}::int[], ${col("costUsd")}::float8[])
-      as t(path, status, reason, error, chunks_written, chunks_embedded, chunks_reused, chunks_deleted, tokens, cost_usd)
+      as t(path, status, reason, error, error_class, dependency, chunks_written, chunks_embedded, chunks_reused, chunks_deleted, tokens, cost_usd)
     where i.run_id = ${runId} and i.path = t.path and i.status = 'pending'
     returning 1)
     select pg_notify(${RUN_PROGRESS_CHANNEL}, ${runId})`);

@@ -1,7 +1,6 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import {
-  documentFailures,
   type RunMode,
   type RunStatus,
   type RunTrigger,
@@ -10,6 +9,7 @@ import {
   syncRuns,
 } from "../../db/schema";
 import { NotFoundError, ValidationError } from "../errors";
+import { type DlqSettings, recordRunOutcome } from "../recovery/dlq";
 import { notifyRunProgress } from "./run-notify";
 
 export type RunRecord = typeof syncRuns.$inferSelect;
@@ -189,10 +189,17 @@ export async function failPendingItems(
   runId: string,
   batch: number,
   error: string,
+  failure: { errorClass?: string; dependency?: string } = {},
 ): Promise<number> {
   const rows = await db
     .update(syncRunItems)
-    .set({ status: "failed", error: error.slice(0, 1000), finishedAt: sql`now()` })
+    .set({
+      status: "failed",
+      error: error.slice(0, 1000),
+      errorClass: failure.errorClass ?? "internal",
+      dependency: failure.dependency ?? null,
+      finishedAt: sql`now()`,
+    })
     .where(
       and(
         eq(syncRunItems.runId, runId),
@@ -354,6 +361,8 @@ export async function pendingItemCount(db: Database, runId: string): Promise<num
 export interface FinalizeOptions {
   /** Items still pending are marked failed with this reason (the orchestrator gave up waiting). */
   abandonPendingAs?: string;
+  /** Dead-letter settings (re-drive cap and backoff). */
+  dlq?: DlqSettings;
 }
 
 /**
@@ -373,7 +382,12 @@ export async function finalizeRun(
     if (options.abandonPendingAs) {
       await t
         .update(syncRunItems)
-        .set({ status: "failed", error: options.abandonPendingAs, finishedAt: now })
+        .set({
+          status: "failed",
+          error: options.abandonPendingAs,
+          errorClass: "timeout",
+          finishedAt: now,
+        })
         .where(and(eq(syncRunItems.runId, runId), eq(syncRunItems.status, "pending")));
     }
     const counts = await countRun(t, run);
@@ -381,17 +395,8 @@ export async function finalizeRun(
       throw new Error(`run ${runId} still has ${counts.pending} pending documents`);
     const status: FinalStatus = counts.failed > 0 ? "completed_with_errors" : "succeeded";
 
-    // Failed documents are retried by the next sync; those that now succeeded are cleared.
-    await t.execute(sql`
-      insert into ${documentFailures} (source_id, path, blob_sha, error, attempts, last_run_id)
-      select ${run.sourceId}, path, blob_sha, coalesce(error, 'failed'), 1, ${runId}
-      from ${syncRunItems} where run_id = ${runId} and status = 'failed'
-      on conflict (source_id, path) do update set
-        error = excluded.error, blob_sha = excluded.blob_sha, attempts = ${documentFailures.attempts} + 1,
-        last_run_id = excluded.last_run_id, last_failed_at = now()`);
-    await t.execute(sql`
-      delete from ${documentFailures} f using ${syncRunItems} i
-      where f.source_id = ${run.sourceId} and i.run_id = ${runId} and i.path = f.path and i.status <> 'failed'`);
+    // Failed documents go to the dead-letter queue; those that now succeeded leave it.
+    await recordRunOutcome(t, run, options.dlq, now);
 
     await t
       .update(sources)

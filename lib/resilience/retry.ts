@@ -1,22 +1,140 @@
 /**
- * Generic retry with exponential backoff and jitter.
+ * The one retry classification of Ballast, and a generic retry with exponential backoff and
+ * full jitter that honours a server's Retry-After.
+ *
+ * `classifyError` says what a failure is and whether a retry can help:
+ *   retryable  timeouts, network resets, HTTP 408 / 429 / 5xx, an open circuit breaker,
+ *              a dependency reported unavailable (any BallastError marked retryable)
+ *   permanent  other 4xx, validation errors, a file gone, anything marked non-retryable
+ * Every adapter (embedding providers, the step drivers, the error-recovery workflow) asks it,
+ * and inngest/workflow.ts maps it once to Inngest's RetryAfterError / NonRetriableError.
  *
  * Hand-written rather than built on p-retry: p-retry computes every delay itself, so it cannot
  * wait for the delay a server asked for (`Retry-After`) and cannot tell `onRetry` how long it is
  * about to wait. Both matter for rate-limited APIs, and the loop is short.
  *
- * - An error is retried when `isRetryable(error)` says so (default: `isRetryable` from
- *   lib/errors.ts: BallastErrors carry `retryable`, unknown errors count as retryable).
+ * - An error is retried when `isRetryable(error)` says so (default: `classifyError` above).
+ *   An open circuit breaker is never waited for here: it is thrown at once, so the workflow
+ *   step that called sleeps until the breaker's retry time instead of spinning in-process.
  * - An error carrying `retryAfterMs` (a number, e.g. ProviderError from a 429 with Retry-After)
  *   is retried after exactly that delay instead of the backoff. When the server asks for more
  *   than `maxRetryAfterMs`, the error is thrown at once: waiting that long in-process is worse
  *   than letting the caller (an Inngest step, the CLI) retry later.
- * - Otherwise the delay before retry n (1-based) is "equal jitter":
- *   `d = min(maxDelayMs, baseDelayMs * 2^(n-1))`, waited as `d/2 + random() * d/2`.
+ * - Otherwise the delay before retry n (1-based) is "full jitter":
+ *   `random() * min(maxDelayMs, baseDelayMs * 2^(n-1))`.
  * - An aborted `signal` stops everything at once, also during a wait, and rejects with the
  *   signal's reason.
  */
-import { isRetryable as defaultIsRetryable, errorMessage } from "../errors";
+import { BallastError, BreakerOpenError, errorMessage, ProviderError } from "../errors";
+
+export type ErrorClass =
+  | "timeout"
+  | "network"
+  | "server"
+  | "rate_limited"
+  | "breaker_open"
+  | "unavailable"
+  | "client"
+  | "validation"
+  | "gone"
+  | "internal";
+
+export interface Classification {
+  retryable: boolean;
+  errorClass: ErrorClass;
+  /** The delay the failure asked for (Retry-After, an open breaker's retry time), in ms. */
+  retryAfterMs?: number;
+  /** The dependency that failed, when known (an open breaker's name, a provider's). */
+  dependency?: string;
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+]);
+
+function codeOf(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && NETWORK_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** What a failure is, and whether retrying can help. */
+export function classifyError(error: unknown): Classification {
+  const retryAfterMs = retryAfterMsOf(error);
+  if (error instanceof BreakerOpenError)
+    return {
+      retryable: true,
+      errorClass: "breaker_open",
+      retryAfterMs,
+      dependency: error.dependency,
+    };
+  if (error instanceof ProviderError) {
+    const status = error.httpStatus;
+    const base = { retryAfterMs, dependency: `embedding:${error.provider}` };
+    if (status === undefined)
+      return {
+        ...base,
+        retryable: true,
+        errorClass: /timed out/.test(error.message) ? "timeout" : "network",
+      };
+    if (status === 429) return { ...base, retryable: true, errorClass: "rate_limited" };
+    if (status === 408) return { ...base, retryable: true, errorClass: "timeout" };
+    if (status >= 500) return { ...base, retryable: true, errorClass: "server" };
+    return { ...base, retryable: false, errorClass: "client" };
+  }
+  if (error instanceof BallastError) {
+    if (error.status === 429) return { retryable: true, errorClass: "rate_limited", retryAfterMs };
+    if (error.status === 404 || error.status === 410)
+      return { retryable: false, errorClass: "gone" };
+    if (error.status === 400 || error.status === 422)
+      return { retryable: false, errorClass: "validation" };
+    if (error.retryable)
+      return {
+        retryable: true,
+        errorClass: error.status === 503 ? "unavailable" : "server",
+        retryAfterMs,
+      };
+    return { retryable: false, errorClass: error.status < 500 ? "client" : "internal" };
+  }
+  if (error instanceof Error) {
+    if (error.name === "TimeoutError" || error.name === "AbortError")
+      return { retryable: true, errorClass: "timeout" };
+    if (codeOf(error)) return { retryable: true, errorClass: "network" };
+    const enoent = (error as { code?: unknown }).code === "ENOENT";
+    if (enoent) return { retryable: false, errorClass: "gone" };
+  }
+  // Unknown failures are retried: giving up on a transient fault loses work, retrying a
+  // permanent one costs a few attempts and then the dead-letter queue.
+  return { retryable: true, errorClass: "internal", retryAfterMs };
+}
+
+/** Whether a retry can help (classifyError's verdict). */
+export function isRetryableError(error: unknown): boolean {
+  return classifyError(error).retryable;
+}
+
+/** Full jitter: a uniformly random delay in [0, min(maxMs, baseMs·2^(attempt-1))]. */
+export function backoffDelayMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(random() * ceiling);
+}
 
 export interface RetryInfo {
   /** Number of the retry about to happen: 1 for the first retry. */
@@ -58,7 +176,7 @@ export async function retry<T>(
   const baseDelayMs = options.baseDelayMs ?? RETRY_DEFAULTS.baseDelayMs;
   const maxDelayMs = options.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs;
-  const retryable = options.isRetryable ?? defaultIsRetryable;
+  const retryable = options.isRetryable ?? isRetryableError;
   const random = options.random ?? Math.random;
   const { signal } = options;
 
@@ -68,15 +186,15 @@ export async function retry<T>(
       return await fn(attempt);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      if (attempt >= maxRetries || !retryable(error)) throw error;
+      if (attempt >= maxRetries || !retryable(error) || error instanceof BreakerOpenError)
+        throw error;
       const requested = retryAfterMsOf(error);
       let delayMs: number;
       if (requested !== undefined) {
         if (requested > maxRetryAfterMs) throw error;
         delayMs = requested;
       } else {
-        const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
-        delayMs = Math.round(ceiling / 2 + random() * (ceiling / 2));
+        delayMs = backoffDelayMs(attempt + 1, baseDelayMs, maxDelayMs, random);
       }
       options.onRetry?.({ attempt: attempt + 1, delayMs, error, message: errorMessage(error) });
       await sleep(delayMs, signal);
@@ -84,7 +202,7 @@ export async function retry<T>(
   }
 }
 
-function retryAfterMsOf(error: unknown): number | undefined {
+export function retryAfterMsOf(error: unknown): number | undefined {
   if (typeof error !== "object" || error === null || !("retryAfterMs" in error)) return undefined;
   const value = (error as { retryAfterMs: unknown }).retryAfterMs;
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;

@@ -66,3 +66,38 @@ export function concurrencyKeyOf(data: unknown, field: string | undefined): stri
   const value = (data as Record<string, unknown> | undefined)?.[field];
   return value === undefined || value === null ? "" : String(value);
 }
+
+/**
+ * The class and dependency of a final failure as onFailure sees it (name, message and, from
+ * the embedded drivers, the error's code): for the dead-letter entry.
+ */
+export function classifyFailure(error: { name: string; message: string; code?: string }): {
+  errorClass: string;
+  dependency?: string;
+} {
+  const breaker = /^(\S+) is unavailable \(circuit breaker open\)/.exec(error.message);
+  if (error.code === "breaker_open" || breaker)
+    return { errorClass: "breaker_open", dependency: breaker?.[1] };
+  const provider = /^(openai|cohere) embeddings request (timed out|failed: HTTP (\d+))?/.exec(
+    error.message,
+  );
+  if (provider) {
+    const status = Number(provider[3] ?? 0);
+    return {
+      errorClass: provider[2]?.startsWith("timed")
+        ? "timeout"
+        : status === 429
+          ? "rate_limited"
+          : status >= 500
+            ? "server"
+            : status > 0
+              ? "client"
+              : "network",
+      dependency: `embedding:${provider[1]}`,
+    };
+  }
+  if (error.code === "redis_required" || error.code === "redis_unavailable")
+    return { errorClass: "unavailable", dependency: "redis" };
+  if (/github/i.test(error.message)) return { errorClass: "unavailable", dependency: "github" };
+  return { errorClass: error.code ?? "internal" };
+}

@@ -82,6 +82,7 @@ export const SCHEDULES = {
   syncAll: "0 */6 * * *",
   flushOutbox: "*/5 * * * *",
   cleanup: "0 2 * * *",
+  errorRecovery: "*/15 * * * *",
 } as const;
 
 export type SyncRequestedData = z.output<typeof syncRequestedData>;
@@ -98,3 +99,29 @@ export const cleanupDecidedData = z.strictObject({
   correlationId: correlationId.optional(),
 });
 export type CleanupDecidedData = z.output<typeof cleanupDecidedData>;
+/**
+ * Inngest's own event after any function's final failure. Only the fields error-recovery reads
+ * are declared; the original event's data is kept as ids (Ballast's events carry nothing else).
+ */
+export const FUNCTION_FAILED = "inngest/function.failed";
+export const functionFailedData = z.object({
+  function_id: z.string().min(1).max(300),
+  run_id: z.string().max(100).optional(),
+  error: z
+    .object({
+      name: z.string().max(200).optional(),
+      message: z.string().max(20_000).optional(),
+    })
+    .optional(),
+  event: z.object({
+    id: z.string().max(300).optional(),
+    name: z.string().min(1).max(200),
+    data: z.record(z.string(), z.unknown()).optional(),
+    ts: z.number().optional(),
+  }),
+});
+
+/** error-recovery runs on its cron, on request, and after a Ballast function failed for good. */
+export const errorRecoveryData = z.union([tickData, functionFailedData]);
+
+export type FunctionFailedData = z.output<typeof functionFailedData>;

@@ -1,4 +1,9 @@
-import { BallastError, errorMessage, isRetryable } from "../errors";
+import { BallastError, errorMessage } from "../errors";
+import {
+  backoffDelayMs,
+  isRetryableError as isRetryable,
+  retryAfterMsOf,
+} from "../resilience/retry";
 import { type StepTraceScope, traceStepPort } from "../traces/steps";
 import { correlationOf, parseEventData } from "./define";
 import type {
@@ -25,14 +30,13 @@ export interface StepBackoff {
 /** Exponential backoff with full jitter: 0..min(max, base·2^(n-1)). */
 export function fullJitter(baseMs: number, maxMs: number, random = Math.random): StepBackoff {
   return {
-    delayMs: (attempt) => Math.round(random() * Math.min(maxMs, baseMs * 2 ** (attempt - 1))),
+    delayMs: (attempt) => backoffDelayMs(attempt, baseMs, maxMs, random),
     maxRetryAfterMs: 5 * 60_000,
   };
 }
 
 export function retryAfterOf(error: unknown): number | undefined {
-  const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+  return retryAfterMsOf(error);
 }
 
 /** A step failed for good: its last error, after its retries (or at once for a permanent one). */
@@ -185,6 +189,7 @@ export async function runOnFailure(
       error: {
         name: error instanceof Error ? error.name : "Error",
         message: errorMessage(error),
+        ...(error instanceof BallastError ? { code: error.code } : {}),
       },
     });
   } catch (failure) {

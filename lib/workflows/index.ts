@@ -1,4 +1,5 @@
 import { cleanupWorkflow } from "./cleanup";
+import { errorRecoveryWorkflow } from "./error-recovery";
 import { flushOutboxWorkflow } from "./flush-outbox";
 import { processBatchWorkflow } from "./process-batch";
 import { scheduleSyncsWorkflow } from "./schedule-syncs";
@@ -8,6 +9,7 @@ import type { Workflow } from "./types";
 export type * from "./types";
 export {
   cleanupWorkflow,
+  errorRecoveryWorkflow,
   flushOutboxWorkflow,
   processBatchWorkflow,
   scheduleSyncsWorkflow,
@@ -21,4 +23,5 @@ export const workflows: Workflow[] = [
   scheduleSyncsWorkflow,
   flushOutboxWorkflow,
   cleanupWorkflow,
+  errorRecoveryWorkflow,
 ] as unknown as Workflow[];

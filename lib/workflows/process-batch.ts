@@ -1,7 +1,8 @@
 import { processBatch } from "../pipeline/process-batch";
 import { failPendingItems, pendingItemCount } from "../pipeline/runs";
-import { defineWorkflow } from "./define";
+import { classifyFailure, defineWorkflow } from "./define";
 import { BATCH_REQUESTED, BATCHES_COMPLETED, batchRequestedData } from "./events";
+import { syncTiming } from "./sync-source";
 import type { WorkflowEvent } from "./types";
 
 function batchesCompleted(runId: string, sourceId: string, correlationId: string): WorkflowEvent {
@@ -27,9 +28,31 @@ export const processBatchWorkflow = defineWorkflow({
   retries: 5,
   async handler({ event, step, env, correlationId }) {
     const { runId, sourceId, batch } = event.data;
-    const outcome = await step.run("process-batch", async () =>
+    const timing = syncTiming(await env.deps());
+    let outcome = await step.run("process-batch", async () =>
       processBatch(await env.deps(), runId, batch),
     );
+    // An open breaker: sleep until its retry time (no step retry spent), then try again; after
+    // breakerWaitRounds, the batch's documents go to the dead-letter queue.
+    for (let round = 0; outcome.blocked && round < timing.breakerWaitRounds; round++) {
+      const waitMs = Math.max(0, outcome.blocked.retryAt - Date.now());
+      await step.sleep(`wait-for-breaker-${round}`, Math.max(1, waitMs));
+      outcome = await step.run(`process-batch-retry-${round}`, async () =>
+        processBatch(await env.deps(), runId, batch),
+      );
+    }
+    if (outcome.blocked) {
+      const blocked = outcome.blocked;
+      const pending = await step.run("dead-letter-batch", async () => {
+        const { db } = await env.deps();
+        await failPendingItems(db, runId, batch, blocked.message, {
+          errorClass: "breaker_open",
+          dependency: blocked.dependency,
+        });
+        return pendingItemCount(db, runId);
+      });
+      outcome = { ...outcome, pendingInRun: pending };
+    }
     if (outcome.pendingInRun === 0 && !outcome.runEnded)
       await step.sendEvents("signal-batches-completed", [
         batchesCompleted(runId, sourceId, correlationId),
@@ -40,7 +63,14 @@ export const processBatchWorkflow = defineWorkflow({
     const { runId, sourceId, batch } = event.data;
     const pending = await step.run("fail-batch", async () => {
       const { db } = await env.deps();
-      await failPendingItems(db, runId, batch, `batch failed after retries: ${error.message}`);
+      const failure = classifyFailure(error);
+      await failPendingItems(
+        db,
+        runId,
+        batch,
+        `batch failed after retries: ${error.message}`,
+        failure,
+      );
       return pendingItemCount(db, runId);
     });
     if (pending === 0)

@@ -32,6 +32,11 @@ export interface SyncTiming {
   batchPollMs: number;
   /** How long batches may take in all before pending documents are abandoned as failed. */
   batchWaitMs: number;
+  /**
+   * How many times a batch sleeps until an open circuit breaker's retry time before its
+   * documents go to the dead-letter queue (sleeps spend no step retries).
+   */
+  breakerWaitRounds: number;
 }
 
 export const SYNC_TIMING: SyncTiming = {
@@ -39,6 +44,7 @@ export const SYNC_TIMING: SyncTiming = {
   busyWaitMs: 30 * 60_000,
   batchPollMs: 2 * 60_000,
   batchWaitMs: 2 * 60 * 60_000,
+  breakerWaitRounds: 12,
 };
 
 export function syncTiming(deps: Pick<PipelineDeps, "syncTiming">): SyncTiming {

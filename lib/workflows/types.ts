@@ -62,7 +62,8 @@ export interface WorkflowContext<D> {
 }
 
 export interface FailureContext<D> extends WorkflowContext<D> {
-  error: { name: string; message: string };
+  /** `code`: the BallastError's code, when the driver still has the error object. */
+  error: { name: string; message: string; code?: string };
 }
 
 export interface Concurrency {

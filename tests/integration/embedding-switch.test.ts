@@ -5,6 +5,7 @@ import { searchChunks } from "../../lib/index/search";
 import { vectorIndexExists } from "../../lib/index/vector-index";
 import { describeRun } from "../../lib/pipeline/runs";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
+import { recoverLocally } from "../../lib/workflows/recover-now";
 import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fake-openai";
 import { createTestRepo, removeTempDirs, type TestRepo } from "../support/git-repo";
@@ -102,7 +103,7 @@ describe("embedding provider changes and failures", () => {
     ).toBeGreaterThan(0);
   });
 
-  it("records documents as failed when the provider rejects them, and the next sync retries them", async () => {
+  it("dead-letters documents the provider rejects, and error-recovery re-drives them", async () => {
     const rt = await runtimeWith({
       EMBEDDING_PROVIDER: "openai",
       EMBEDDING_MODEL: "text-embedding-3-small",
@@ -116,27 +117,49 @@ describe("embedding provider changes and failures", () => {
     );
     await repo.write("docs/faq.md", "# FAQ\n\nInvoices are stored in the billing bucket.\n");
     await repo.commit("edit two files");
+    // Re-drives due at once (the default waits 15 minutes before the first).
+    rt.deps.dlq = { maxRecoveries: 5, alertDepth: 100, backoffBaseMs: 0 };
     // The two changed documents land in one batch; the provider refuses that request.
     openai.script({ kind: "status", status: 400, body: { error: { message: "input rejected" } } });
     const failing = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "incremental" });
     expect(failing.status).toBe("completed_with_errors");
     const view = await describeRun(rt.db, failing);
     expect(view.counts.failed).toBe(2);
-    const failures = rowsOf<{ path: string; error: string }>(
+    const failures = rowsOf<{
+      path: string;
+      message: string;
+      error_class: string;
+      dependency: string;
+      status: string;
+    }>(
       await rt.db.execute(
-        sql`select path, error from document_failures where source_id = ${source.id} order by path`,
+        sql`select path, message, error_class, dependency, status from dead_letters where source_id = ${source.id} order by path`,
       ),
     );
     expect(failures.map((f) => f.path)).toEqual(["docs/faq.md", "src/billing.ts"]);
-    expect(failures[0]?.error).toContain("embedding failed");
-    expect(failures[0]?.error).not.toContain(OPENAI_KEY);
+    expect(failures[0]?.message).toContain("embedding failed");
+    expect(failures[0]?.message).not.toContain(OPENAI_KEY);
+    expect(failures[0]).toMatchObject({
+      error_class: "client",
+      dependency: "embedding:openai",
+      status: "pending",
+    });
 
-    // Nothing changed in the repository, yet the next sync picks the failed documents up again.
-    const retry = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "incremental" });
-    expect(retry.status).toBe("succeeded");
-    expect(retry.processed).toBe(2);
+    // A plain sync no longer retries them (no open-ended retry): error-recovery re-drives them.
+    const plain = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "incremental" });
+    expect(plain.processed).toBe(0);
+    const recovery = await recoverLocally(rt.deps);
+    expect(recovery.redriven).toBe(2);
+    const retry = rowsOf<{ status: string; processed: number }>(
+      await rt.db.execute(
+        sql`select status, processed from sync_runs where trigger = 'retry' and source_id = ${source.id}`,
+      ),
+    );
+    expect(retry).toEqual([{ status: "succeeded", processed: 2 }]);
     const left = rowsOf<{ n: number }>(
-      await rt.db.execute(sql`select count(*)::int as n from document_failures`),
+      await rt.db.execute(
+        sql`select count(*)::int as n from dead_letters where status in ('pending', 'redriven', 'parked')`,
+      ),
     );
     expect(left[0]?.n).toBe(0);
     // (The fake provider's vectors are not semantic, so check the stored chunks, not a ranking.)

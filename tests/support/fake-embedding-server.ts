@@ -33,6 +33,23 @@ export interface RecordedRequest {
   status?: number;
   /** Tokens the fake reported as used (successful answers only). */
   billedTokens?: number;
+  /** Epoch ms when the request arrived. */
+  receivedAt: number;
+  /** A fault the fake injected (see `faults`): the client got no usable answer. */
+  injected?: "error" | "stall";
+}
+
+/**
+ * Faults injected at random into requests no script step intercepts (a seeded generator, so
+ * a run is reproducible): `errorRate` of them answer 500, `stallRate` answer only after
+ * `stallMs` (past the client's timeout), the rest normally. `down` answers every request 500.
+ */
+export interface FaultOptions {
+  errorRate?: number;
+  stallRate?: number;
+  stallMs?: number;
+  seed?: number;
+  down?: boolean;
 }
 
 export interface Answer {
@@ -57,6 +74,8 @@ export type Handler = (request: RecordedRequest) => Answer | VectorsResult;
 export class FakeEmbeddingServer {
   readonly requests: RecordedRequest[] = [];
   private readonly steps: ScriptStep[] = [];
+  private faultOptions: FaultOptions = {};
+  private faultState = 1;
   private server: Server | undefined;
   private origin = "";
 
@@ -82,6 +101,23 @@ export class FakeEmbeddingServer {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Injects faults into the following requests (see FaultOptions); `{}` turns them off. */
+  faults(options: FaultOptions): this {
+    this.faultOptions = options;
+    this.faultState = options.seed ?? 12345;
+    return this;
+  }
+
+  private nextRandom(): number {
+    // xorshift32
+    let x = this.faultState;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.faultState = x >>> 0 || 1;
+    return this.faultState / 0x100000000;
   }
 
   /** Queues answers for the next requests, one step per request, in order. */
@@ -110,9 +146,24 @@ export class FakeEmbeddingServer {
       path: req.url ?? "",
       headers: req.headers,
       body,
+      receivedAt: Date.now(),
     };
     this.requests.push(recorded);
-    const step = this.steps.shift() ?? { kind: "ok" };
+    let step: ScriptStep = this.steps.shift() ?? { kind: "ok" };
+    const faults = this.faultOptions;
+    if (step.kind === "ok" && faults.down) {
+      recorded.injected = "error";
+      step = { kind: "status", status: 500, body: { error: { message: "injected outage" } } };
+    } else if (step.kind === "ok" && (faults.errorRate || faults.stallRate)) {
+      const roll = this.nextRandom();
+      if (roll < (faults.errorRate ?? 0)) {
+        recorded.injected = "error";
+        step = { kind: "status", status: 500, body: { error: { message: "injected failure" } } };
+      } else if (roll < (faults.errorRate ?? 0) + (faults.stallRate ?? 0)) {
+        recorded.injected = "stall";
+        step = { kind: "delay", ms: faults.stallMs ?? 5000 };
+      }
+    }
 
     if (step.kind === "hang-up") {
       req.socket.destroy();

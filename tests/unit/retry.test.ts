@@ -38,10 +38,10 @@ describe("retry", () => {
     expect(result).toBe("done");
     expect(calls()).toBe(4);
     expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3]);
-    // ceilings 4, 8, min(10, 16): each delay within [ceiling / 2, ceiling]
+    // ceilings 4, 8, min(10, 16): full jitter, each delay within [0, ceiling]
     const ceilings = [4, 8, 10];
     seen.forEach((s, i) => {
-      expect(s.delayMs).toBeGreaterThanOrEqual((ceilings[i] ?? 0) / 2);
+      expect(s.delayMs).toBeGreaterThanOrEqual(0);
       expect(s.delayMs).toBeLessThanOrEqual(ceilings[i] ?? 0);
     });
     expect(seen[2]?.message).toBe("socket hang up");
@@ -53,9 +53,10 @@ describe("retry", () => {
     await retry(fn, {
       maxRetries: 2,
       baseDelayMs: 2,
-      random: () => 0,
+      random: () => 0.5,
       onRetry: (i) => delays.push(i.delayMs),
     });
+    // full jitter: random() × ceiling, ceilings 2 and 4
     expect(delays).toEqual([1, 2]);
   });
 

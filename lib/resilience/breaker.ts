@@ -1,0 +1,296 @@
+/**
+ * Circuit breakers around Ballast's external dependencies (embedding providers, GitHub, S3).
+ *
+ * State lives in the Redis store (`ballast:<env>:breaker:<name>:*`), so every instance agrees;
+ * on the embedded defaults that is the in-process store. Per dependency:
+ *
+ *   closed     calls pass. It opens after `failureThreshold` consecutive failures, or when at
+ *              least `failureRate` of the last `windowSize` calls failed (a count window).
+ *   open       calls fail fast with BreakerOpenError (retryable, carrying when to retry) until
+ *              `openMs` has passed since it opened.
+ *   half-open  after that, exactly one caller (a NX lock on `:probe`) makes a probe call:
+ *              success closes the breaker, failure opens it for another `openMs`. Other callers
+ *              keep failing fast meanwhile.
+ *
+ * Only failures that say the dependency is unwell count: timeouts, network errors, 5xx
+ * (classifyError's retryable classes other than rate limits). A 4xx (a bad request, a wrong
+ * key) or a 429 (handled by the budgets and Retry-After) leaves the breaker as it is.
+ */
+import { randomUUID } from "node:crypto";
+import { BreakerOpenError } from "../errors";
+import type { KeyValue, RedisStore } from "../redis";
+import { classifyError } from "./retry";
+
+export type BreakerState = "closed" | "open" | "half-open";
+
+export interface BreakerOptions {
+  /** Consecutive failures that open the breaker. Default 5. */
+  failureThreshold: number;
+  /** Failure share over the count window that opens it (0-1). Default 0.5. */
+  failureRate: number;
+  /** Calls in the count window. Default 20. */
+  windowSize: number;
+  /** How long it stays open before one probe is let through. Default 30,000. */
+  openMs: number;
+  /** How long one probe may take before another caller may probe. Default 60,000. */
+  probeTimeoutMs: number;
+}
+
+export const BREAKER_DEFAULTS: BreakerOptions = {
+  failureThreshold: 5,
+  failureRate: 0.5,
+  windowSize: 20,
+  openMs: 30_000,
+  probeTimeoutMs: 60_000,
+};
+
+export interface BreakerSnapshot {
+  name: string;
+  state: BreakerState;
+  consecutiveFailures: number;
+  /** Calls and failures in the current count window. */
+  windowCalls: number;
+  windowFailures: number;
+  /** ISO time it opened, and when the next probe may go (open / half-open only). */
+  openedAt: string | null;
+  retryAt: string | null;
+  /** Why it opened last. */
+  reason: string | null;
+  options: BreakerOptions;
+}
+
+interface StoredOpen {
+  openedAt: number;
+  retryAt: number;
+  reason: string;
+}
+
+/** Whether a failure counts against the dependency's health. */
+export function countsAsDependencyFailure(error: unknown): boolean {
+  const verdict = classifyError(error);
+  return (
+    verdict.retryable &&
+    verdict.errorClass !== "rate_limited" &&
+    verdict.errorClass !== "breaker_open"
+  );
+}
+
+export class CircuitBreaker {
+  private readonly kv: KeyValue;
+  constructor(
+    readonly name: string,
+    store: RedisStore,
+    readonly options: BreakerOptions = BREAKER_DEFAULTS,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.kv = store.kv("breaker");
+  }
+
+  private key(part: string): string {
+    return `${this.name}:${part}`;
+  }
+
+  private async readOpen(): Promise<StoredOpen | null> {
+    const raw = await this.kv.get(this.key("open"));
+    if (!raw) return null;
+    try {
+      const parsed = JSON.parse(raw) as StoredOpen;
+      return typeof parsed.retryAt === "number" ? parsed : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Runs `call` through the breaker: fails fast while open, lets one probe through when
+   * half-open, and records the outcome.
+   */
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    const open = await this.readOpen();
+    let probeToken: string | null = null;
+    if (open) {
+      const now = this.now();
+      if (now < open.retryAt) throw new BreakerOpenError(this.name, open.retryAt, now);
+      const token = randomUUID();
+      const won = await this.kv.set(this.key("probe"), token, {
+        onlyIfAbsent: true,
+        ttlMs: this.options.probeTimeoutMs,
+      });
+      if (!won)
+        throw new BreakerOpenError(this.name, now + Math.min(1000, this.options.openMs), now);
+      probeToken = token;
+    }
+    let result: T;
+    try {
+      result = await call();
+    } catch (error) {
+      if (countsAsDependencyFailure(error)) await this.recordFailure(error, probeToken !== null);
+      else if (probeToken) await this.kv.delete(this.key("probe"));
+      throw error;
+    }
+    await this.recordSuccess(probeToken !== null);
+    return result;
+  }
+
+  private async recordSuccess(probe: boolean): Promise<void> {
+    if (probe) {
+      await this.close();
+      return;
+    }
+    await this.kv.set(this.key("consecutive"), "0");
+    const calls = await this.kv.increment(this.key("calls"));
+    if (calls >= this.options.windowSize) await this.evaluateWindow(calls, "success");
+  }
+
+  private async recordFailure(error: unknown, probe: boolean): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    if (probe) {
+      await this.open(`probe failed: ${message}`);
+      await this.kv.delete(this.key("probe"));
+      return;
+    }
+    const consecutive = await this.kv.increment(this.key("consecutive"));
+    const calls = await this.kv.increment(this.key("calls"));
+    await this.kv.increment(this.key("failures"));
+    if (consecutive >= this.options.failureThreshold) {
+      await this.open(`${consecutive} consecutive failures; last: ${message}`);
+      return;
+    }
+    if (calls >= this.options.windowSize) await this.evaluateWindow(calls, message);
+  }
+
+  /** At the end of a count window: open when the failure share reached the rate; start a new window. */
+  private async evaluateWindow(calls: number, last: string): Promise<void> {
+    const failures = Number((await this.kv.get(this.key("failures"))) ?? 0);
+    await this.kv.set(this.key("calls"), "0");
+    await this.kv.set(this.key("failures"), "0");
+    if (failures > 0 && failures / calls >= this.options.failureRate)
+      await this.open(`${failures} of the last ${calls} calls failed; last: ${last}`);
+  }
+
+  private async open(reason: string): Promise<void> {
+    const openedAt = this.now();
+    const stored: StoredOpen = { openedAt, retryAt: openedAt + this.options.openMs, reason };
+    await this.kv.set(this.key("open"), JSON.stringify(stored));
+  }
+
+  /** Closes the breaker and clears its counters (a successful probe, or an operator's reset). */
+  async close(): Promise<void> {
+    await this.kv.delete(this.key("open"));
+    await this.kv.delete(this.key("probe"));
+    await this.kv.set(this.key("consecutive"), "0");
+    await this.kv.set(this.key("calls"), "0");
+    await this.kv.set(this.key("failures"), "0");
+  }
+
+  async state(): Promise<BreakerState> {
+    const open = await this.readOpen();
+    if (!open) return "closed";
+    return this.now() < open.retryAt ? "open" : "half-open";
+  }
+
+  async snapshot(): Promise<BreakerSnapshot> {
+    const [open, consecutive, calls, failures] = await Promise.all([
+      this.readOpen(),
+      this.kv.get(this.key("consecutive")),
+      this.kv.get(this.key("calls")),
+      this.kv.get(this.key("failures")),
+    ]);
+    const state: BreakerState = !open ? "closed" : this.now() < open.retryAt ? "open" : "half-open";
+    return {
+      name: this.name,
+      state,
+      consecutiveFailures: Number(consecutive ?? 0),
+      windowCalls: Number(calls ?? 0),
+      windowFailures: Number(failures ?? 0),
+      openedAt: open ? new Date(open.openedAt).toISOString() : null,
+      retryAt: open ? new Date(open.retryAt).toISOString() : null,
+      reason: open?.reason ?? null,
+      options: this.options,
+    };
+  }
+}
+
+/** The dependencies Ballast guards. */
+export const DEPENDENCIES = ["embedding:openai", "embedding:cohere", "github", "s3"] as const;
+export type Dependency = (typeof DEPENDENCIES)[number];
+
+export function isDependency(name: string): name is Dependency {
+  return (DEPENDENCIES as readonly string[]).includes(name);
+}
+
+/**
+ * One breaker per dependency over one store, with per-dependency settings
+ * (BREAKER_* variables, BREAKER_OVERRIDES for one dependency).
+ */
+export class BreakerRegistry {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  constructor(
+    readonly store: RedisStore,
+    private readonly defaults: BreakerOptions = BREAKER_DEFAULTS,
+    private readonly overrides: Partial<Record<string, Partial<BreakerOptions>>> = {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(name: Dependency): CircuitBreaker {
+    let breaker = this.breakers.get(name);
+    if (!breaker) {
+      breaker = new CircuitBreaker(
+        name,
+        this.store,
+        { ...this.defaults, ...this.overrides[name] },
+        this.now,
+      );
+      this.breakers.set(name, breaker);
+    }
+    return breaker;
+  }
+
+  async snapshots(): Promise<BreakerSnapshot[]> {
+    return Promise.all(DEPENDENCIES.map((name) => this.get(name).snapshot()));
+  }
+}
+
+/**
+ * Parses BREAKER_OVERRIDES: `name:key=value,key=value;name:key=value`, e.g.
+ * `github:openMs=60000,failureThreshold=3;s3:openMs=10000`. Returns the overrides or a list of
+ * problems (the config module reports them).
+ */
+export function parseBreakerOverrides(text: string | undefined): {
+  overrides: Record<string, Partial<BreakerOptions>>;
+  problems: string[];
+} {
+  const overrides: Record<string, Partial<BreakerOptions>> = {};
+  const problems: string[] = [];
+  if (!text?.trim()) return { overrides, problems };
+  for (const part of text.split(";")) {
+    const trimmed = part.trim();
+    if (!trimmed) continue;
+    const colon = trimmed.lastIndexOf(":");
+    const name = colon > 0 ? trimmed.slice(0, colon) : "";
+    if (!isDependency(name)) {
+      problems.push(
+        `"${trimmed.slice(0, 40)}": the dependency must be one of ${DEPENDENCIES.join(", ")}`,
+      );
+      continue;
+    }
+    const settings: Partial<BreakerOptions> = {};
+    for (const pair of trimmed.slice(colon + 1).split(",")) {
+      const [key, value] = pair.split("=").map((s) => s.trim());
+      const number = Number(value);
+      if (!key || !(key in BREAKER_DEFAULTS) || !Number.isFinite(number) || number <= 0) {
+        problems.push(
+          `${name}: "${pair.slice(0, 40)}" is not key=positive number with key one of ${Object.keys(BREAKER_DEFAULTS).join(", ")}`,
+        );
+        continue;
+      }
+      if (key === "failureRate" && number > 1) {
+        problems.push(`${name}: failureRate must be at most 1`);
+        continue;
+      }
+      settings[key as keyof BreakerOptions] = number;
+    }
+    overrides[name] = settings;
+  }
+  return { overrides, problems };
+}
