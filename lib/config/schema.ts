@@ -104,6 +104,10 @@ export interface Config {
   console: ConsoleConfig;
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
+  /** The parity ledger (lib/ledger): recording and retention. */
+  ledger: { enabled: boolean; retentionDays: number };
+  /** Replay (lib/replay): the release gate and the latency tolerance of its diff. */
+  replay: { minPassRate: number; latencyTolerance: number; latencyFloorMs: number };
 }
 
 export interface SecurityConfig {
@@ -258,6 +262,16 @@ export const VARIABLES = {
   GITHUB_SIGNIN_OPERATORS:
     "Who signs in with GitHub as operator (same form as GITHUB_SIGNIN_ADMINS).",
   GITHUB_SIGNIN_VIEWERS: "Who signs in with GitHub as viewer (same form as GITHUB_SIGNIN_ADMINS).",
+  LEDGER_ENABLED:
+    "true → record the parity ledger (inbound events, plans, batches, run outcomes and index digests) that replay compares against. Default true.",
+  LEDGER_RETENTION_DAYS:
+    "Days ledger entries are kept before pruneLedger archives and deletes them (at least 2). Default 14.",
+  REPLAY_MIN_PASS_RATE:
+    "The nightly replay's gate: below this share of events passing (0-1) an alert record is raised. Default 0.95.",
+  REPLAY_LATENCY_TOLERANCE:
+    "Replay diff: a step's latency may differ by this fraction of the recorded one (0-10). Default 0.05.",
+  REPLAY_LATENCY_FLOOR_MS:
+    "Replay diff: latency differences up to this many ms are always within tolerance. Default 250.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -418,6 +432,11 @@ const rawSchema = z.object({
   GITHUB_SIGNIN_ADMINS: list,
   GITHUB_SIGNIN_OPERATORS: list,
   GITHUB_SIGNIN_VIEWERS: list,
+  LEDGER_ENABLED: bool,
+  LEDGER_RETENTION_DAYS: int(2, 3650),
+  REPLAY_MIN_PASS_RATE: boundedNumber(0, 1),
+  REPLAY_LATENCY_TOLERANCE: boundedNumber(0, 10),
+  REPLAY_LATENCY_FLOOR_MS: int(0, 3_600_000),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -751,6 +770,15 @@ function buildConfig(
     },
     console: consoleConfig,
     secrets,
+    ledger: {
+      enabled: raw.LEDGER_ENABLED ?? true,
+      retentionDays: raw.LEDGER_RETENTION_DAYS ?? 14,
+    },
+    replay: {
+      minPassRate: raw.REPLAY_MIN_PASS_RATE ?? 0.95,
+      latencyTolerance: raw.REPLAY_LATENCY_TOLERANCE ?? 0.05,
+      latencyFloorMs: raw.REPLAY_LATENCY_FLOOR_MS ?? 250,
+    },
   };
 }
 

@@ -32,6 +32,8 @@ export interface PipelineDeps {
   concurrentIndexBuilds?: boolean;
   /** Upserts from which a run loads in bulk (default BULK_LOAD_MIN_DOCUMENTS in plan.ts). */
   bulkLoadMinDocuments?: number;
+  /** The parity ledger (lib/ledger): off when LEDGER_ENABLED=false; secrets scrubbed from it. */
+  ledger?: { enabled?: boolean; secrets?: readonly string[] };
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -47,6 +49,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
     urlPolicy: urlPolicyFor(config),
     concurrentIndexBuilds: config.database.driver !== "pglite",
+    ledger: { enabled: config.ledger.enabled, secrets: config.secrets },
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,
