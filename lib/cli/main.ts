@@ -6,6 +6,7 @@ import { registerEvalCommand } from "./commands/eval";
 import { registerHealthCommand } from "./commands/health";
 import { registerKeyCommands } from "./commands/keys";
 import { registerOutboxCommands } from "./commands/outbox";
+import { registerReplayCommands } from "./commands/replay";
 import { registerRunCommands } from "./commands/runs";
 import { registerSearchCommand } from "./commands/search";
 import { registerSmokeCommand } from "./commands/smoke";
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerHealthCommand(program, ctx);
   registerWorkflowCommands(program, ctx);
   registerSmokeCommand(program, ctx);
+  registerReplayCommands(program, ctx);
   return program;
 }
 
