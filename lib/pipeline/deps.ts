@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Database } from "../../db/client";
+import type { ArchiveStore } from "../archive";
 import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
+import type { Config } from "../config";
 import type { EmbeddingProvider } from "../embedding";
 import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
@@ -34,6 +36,9 @@ export interface PipelineDeps {
   bulkLoadMinDocuments?: number;
   /** The parity ledger (lib/ledger): off when LEDGER_ENABLED=false; secrets scrubbed from it. */
   ledger?: { enabled?: boolean; secrets?: readonly string[] };
+  /** The whole configuration and the archive store (the replay workflow's bundles and sandbox). */
+  config?: Config;
+  archive?: ArchiveStore;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -50,6 +55,8 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     urlPolicy: urlPolicyFor(config),
     concurrentIndexBuilds: config.database.driver !== "pglite",
     ledger: { enabled: config.ledger.enabled, secrets: config.secrets },
+    config,
+    archive: runtime.archive,
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,

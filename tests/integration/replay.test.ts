@@ -3,8 +3,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GET as replayGet } from "../../app/api/admin/replays/[id]/route";
+import { GET as replaysGet } from "../../app/api/admin/replays/route";
 import { ledgerEntries } from "../../db/schema";
+import { listAlerts } from "../../lib/alerts/records";
+import { createApiKey } from "../../lib/auth/api-keys";
 import { type Config, loadConfig } from "../../lib/config";
+import { installPeerAddressStamp, PEER_HEADER } from "../../lib/http/client-address";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
 import {
   decodeBundle,
@@ -16,8 +21,10 @@ import {
 } from "../../lib/replay/bundle";
 import { type ReplayResult, runReplay } from "../../lib/replay/runner";
 import { buildScorecard, renderMarkdown } from "../../lib/replay/scorecard";
+import { setRuntime } from "../../lib/runtime";
 import { workflows } from "../../lib/workflows/index";
 import { runInline } from "../../lib/workflows/inline";
+import { replayWorkflow } from "../../lib/workflows/replay";
 import { scheduleSyncsWorkflow } from "../../lib/workflows/schedule-syncs";
 import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { createTestRepo, removeTempDirs, type TestRepo } from "../support/git-repo";
@@ -68,9 +75,8 @@ describe("replay: bundles, runner, diff and scorecard", () => {
     other = await addSource(rt.db, { kind: "git", location: otherRepo.dir, name: "replay-other" });
 
     // A recorded day: a first full sync of each source, two pushes, a scheduled reconciliation.
-    expect((await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "full" })).status).toBe(
-      "succeeded",
-    );
+    const first = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "full" });
+    expect(first.status, first.error ?? "").toBe("succeeded");
     await syncSourceLocally(rt.deps, { sourceId: other.id, mode: "full" });
     await repo.write("docs/ops.md", longDoc("Operations", 12));
     await repo.write("src/new.ts", "export const added = 2;\n");
@@ -94,6 +100,7 @@ describe("replay: bundles, runner, diff and scorecard", () => {
     baseline = await replay(bundle, rt.config);
   }, 240_000);
   afterAll(async () => {
+    setRuntime(undefined);
     await rt.close();
     await removeTempDirs();
   });
@@ -209,5 +216,99 @@ describe("replay: bundles, runner, diff and scorecard", () => {
     await expect(
       decodeBundle(gzipSync(JSON.stringify({ sha256: "x", bundle: 1 }))),
     ).rejects.toThrow(/checksum/);
+  });
+
+  it("the nightly replay workflow stores the day's scorecard and raises an alert record below the gate", async () => {
+    const nightly = async (at: Date, config: Config) => {
+      const outcome = await runInline(
+        replayWorkflow,
+        { name: "workflow/replay.requested", data: { at: at.toISOString() } },
+        { deps: async () => ({ ...rt.deps, config }), log: rt.log, workflows: [] },
+      );
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result as {
+        reportId: string;
+        gatePassed: boolean;
+        alert: string;
+        events: number;
+      };
+    };
+    const t1 = new Date(Date.now() + 60_000);
+    const passing = await nightly(t1, rt.config);
+    expect(passing.events).toBe(5);
+    expect(passing.gatePassed).toBe(true);
+    expect(passing.alert).toBe("none");
+
+    const changed = { ...rt.config, chunking: { size: 1200, overlap: 160 } };
+    const t2 = new Date(t1.getTime() + 60_000);
+    const failing = await nightly(t2, changed);
+    expect(failing.gatePassed).toBe(false);
+    expect(failing.alert).toBe("raised");
+    const [alert] = await listAlerts(rt.db, { status: "firing" });
+    expect(alert).toMatchObject({
+      key: "replay.gate",
+      rule: "replay.below-gate",
+      severity: "critical",
+    });
+    expect(alert?.details).toMatchObject({ reportId: failing.reportId });
+    // The same tick again (a retried or replayed run) reuses its report.
+    expect((await nightly(t2, changed)).reportId).toBe(failing.reportId);
+
+    const t3 = new Date(t2.getTime() + 60_000);
+    expect((await nightly(t3, rt.config)).alert).toBe("resolved");
+    expect(await listAlerts(rt.db, { status: "firing" })).toEqual([]);
+  }, 300_000);
+
+  it("lists scorecards at GET /api/admin/replays and shows one (viewer); refuses bad input", async () => {
+    installPeerAddressStamp();
+    setRuntime(rt);
+    const { key } = await createApiKey(rt.db, {
+      name: "replay-viewer",
+      role: "viewer",
+      createdBy: "t",
+    });
+    const get = (url: string, auth = true) =>
+      new Request(`http://localhost${url}`, {
+        headers: {
+          [PEER_HEADER]: "192.0.2.3",
+          ...(auth ? { authorization: `Bearer ${key}` } : {}),
+        },
+      });
+    const list = await replaysGet(get("/api/admin/replays?limit=10"), {
+      params: Promise.resolve({}),
+    });
+    expect(list.status).toBe(200);
+    const { replays } = (await list.json()) as {
+      replays: { id: string; gatePassed: boolean; trigger: string }[];
+    };
+    expect(replays.length).toBeGreaterThanOrEqual(3);
+    expect(replays.filter((r) => r.trigger === "schedule").map((r) => r.gatePassed)).toContain(
+      false,
+    );
+    const id = replays[0]?.id ?? "";
+    const one = await replayGet(get(`/api/admin/replays/${id}`), {
+      params: Promise.resolve({ id }),
+    });
+    expect(one.status).toBe(200);
+    const body = (await one.json()) as { markdown: string; scorecard: { gate: unknown } };
+    expect(body.markdown).toContain("## Sign-off");
+    expect(body.scorecard.gate).toBeDefined();
+
+    expect(
+      (await replaysGet(get("/api/admin/replays", false), { params: Promise.resolve({}) })).status,
+    ).toBe(401);
+    const bad = await replaysGet(get("/api/admin/replays?limit=abc"), {
+      params: Promise.resolve({}),
+    });
+    expect(bad.status).toBe(422);
+    const badId = await replayGet(get("/api/admin/replays/1%27%20or%201=1"), {
+      params: Promise.resolve({ id: "1' or 1=1" }),
+    });
+    expect(badId.status).toBe(422);
+    expect(await badId.text()).not.toMatch(/select|stack|at \//i);
+    const missing = await replayGet(get("/api/admin/replays/x"), {
+      params: Promise.resolve({ id: "00000000-0000-4000-8000-000000000000" }),
+    });
+    expect(missing.status).toBe(404);
   });
 });
