@@ -222,7 +222,7 @@ export async function runReplay(
         continue;
       }
       const plan = recorded.plan;
-      if (!plan || !plan.toCommit) {
+      if (!plan?.toCommit) {
         skip(
           plan
             ? "the recorded run saw no commit (empty repository or deleted branch)"

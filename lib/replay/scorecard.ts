@@ -229,7 +229,7 @@ export function renderMarkdown(card: Scorecard): string {
     );
   }
   lines.push("");
-  if (!card.gate.passed) lines.push("**Gate failed:** " + card.gate.why.map(cell).join("; "), "");
+  if (!card.gate.passed) lines.push(`**Gate failed:** ${card.gate.why.map(cell).join("; ")}`, "");
   if (card.criticalFailures.length > 0) {
     lines.push("## Critical failures", "");
     for (const f of card.criticalFailures) {
