@@ -39,6 +39,7 @@ export const schedules = {
   flushOutbox: cron(SCHEDULES.flushOutbox),
   cleanup: cron(SCHEDULES.cleanup),
   errorRecovery: cron(SCHEDULES.errorRecovery),
+  replay: cron(SCHEDULES.replay),
 } as const;
 
 /** An operator's decision on a cleanup awaiting approval. */

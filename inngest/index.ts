@@ -2,6 +2,7 @@ import { cleanup } from "./functions/cleanup";
 import { errorRecovery } from "./functions/error-recovery";
 import { flushOutbox } from "./functions/flush-outbox";
 import { processBatchFn } from "./functions/process-batch";
+import { replay } from "./functions/replay";
 import { scheduleSyncs } from "./functions/schedule-syncs";
 import { syncSource } from "./functions/sync-source";
 
@@ -13,4 +14,5 @@ export const functions = [
   flushOutbox,
   cleanup,
   errorRecovery,
+  replay,
 ];

@@ -3,6 +3,7 @@ export * from "./api-keys";
 export * from "./audit-log";
 export * from "./dead-letters";
 export * from "./documents";
+export * from "./ledger";
 export * from "./outbox";
 export * from "./sessions";
 export * from "./sources";

@@ -8,6 +8,7 @@ import { registerHealthCommand } from "./commands/health";
 import { registerKeyCommands } from "./commands/keys";
 import { registerOutboxCommands } from "./commands/outbox";
 import { registerRecoveryCommands } from "./commands/recovery";
+import { registerReplayCommands } from "./commands/replay";
 import { registerRunCommands } from "./commands/runs";
 import { registerSearchCommand } from "./commands/search";
 import { registerSmokeCommand } from "./commands/smoke";
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTraceCommands(program, ctx);
   registerCleanupCommands(program, ctx);
   registerRecoveryCommands(program, ctx);
+  registerReplayCommands(program, ctx);
   return program;
 }
 

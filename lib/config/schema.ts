@@ -112,6 +112,10 @@ export interface Config {
   traces: TracesConfig;
   /** The cleanup workflow: retention of operational rows, stuck runs, operator approval. */
   cleanup: CleanupConfig;
+  /** The parity ledger (lib/ledger): recording and retention. */
+  ledger: { enabled: boolean; retentionDays: number };
+  /** Replay (lib/replay): the release gate and the latency tolerance of its diff. */
+  replay: { minPassRate: number; latencyTolerance: number; latencyFloorMs: number };
 }
 
 export interface TracesConfig {
@@ -350,6 +354,16 @@ export const VARIABLES = {
     "Re-drives of one dead-letter entry by the error-recovery workflow before it is parked for an operator. Default 5.",
   DLQ_ALERT_DEPTH:
     "Open dead-letter entries (pending + parked) above which an alert record is raised. Default 100.",
+  LEDGER_ENABLED:
+    "true → record the parity ledger (inbound events, plans, batches, run outcomes and index digests) that replay compares against. Default true.",
+  LEDGER_RETENTION_DAYS:
+    "Days ledger entries are kept before pruneLedger archives and deletes them (at least 2). Default 14.",
+  REPLAY_MIN_PASS_RATE:
+    "The nightly replay's gate: below this share of events passing (0-1) an alert record is raised. Default 0.95.",
+  REPLAY_LATENCY_TOLERANCE:
+    "Replay diff: a step's latency may differ by this fraction of the recorded one (0-10). Default 0.05.",
+  REPLAY_LATENCY_FLOOR_MS:
+    "Replay diff: latency differences up to this many ms are always within tolerance. Default 250.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -533,6 +547,11 @@ const rawSchema = z.object({
   COHERE_TPM: int(0, 1_000_000_000),
   DLQ_MAX_RECOVERIES: int(1, 100),
   DLQ_ALERT_DEPTH: int(1, 10_000_000),
+  LEDGER_ENABLED: bool,
+  LEDGER_RETENTION_DAYS: int(2, 3650),
+  REPLAY_MIN_PASS_RATE: boundedNumber(0, 1),
+  REPLAY_LATENCY_TOLERANCE: boundedNumber(0, 10),
+  REPLAY_LATENCY_FLOOR_MS: int(0, 3_600_000),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -914,6 +933,15 @@ function buildConfig(
       approvalRows: raw.CLEANUP_APPROVAL_ROWS ?? 10_000,
       approvalFraction: (raw.CLEANUP_APPROVAL_PERCENT ?? 10) / 100,
       approvalTimeoutHours: 24,
+    },
+    ledger: {
+      enabled: raw.LEDGER_ENABLED ?? true,
+      retentionDays: raw.LEDGER_RETENTION_DAYS ?? 14,
+    },
+    replay: {
+      minPassRate: raw.REPLAY_MIN_PASS_RATE ?? 0.95,
+      latencyTolerance: raw.REPLAY_LATENCY_TOLERANCE ?? 0.05,
+      latencyFloorMs: raw.REPLAY_LATENCY_FLOOR_MS ?? 250,
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { recordAudit, recordDenial } from "../auth/audit";
 import type { Role } from "../auth/roles";
 import { BallastError } from "../errors";
+import { recordInboundEvent } from "../ledger/pipeline";
 import { enforceInbound, limitsOf, withHeaders } from "../limits/policies";
 import { getRuntime, type Runtime } from "../runtime";
 import {
@@ -143,6 +144,12 @@ export function adminRoute<P = Record<string, never>>(
         note: (extra) => Object.assign(details, extra),
       });
       await audit(key.name, key, response.status < 400 ? "ok" : "error", response.status);
+      if (!isSafeMethod(request.method) && response.status < 400)
+        await recordAdminRequest(runtime, options.action, target, request.method, requestId, {
+          status: response.status,
+          role: key.role,
+          details,
+        });
       return withHeaders(response, limitHeaders);
     } catch (error) {
       const status = error instanceof BallastError ? error.status : 500;
@@ -151,4 +158,37 @@ export function adminRoute<P = Record<string, never>>(
       return errorResponse(error, runtime.log);
     }
   };
+}
+
+/**
+ * A state-changing admin request in the parity ledger (an inbound event: what an operator
+ * asked for, by correlation id `admin:<request id>`, as the runs it requests carry). Never
+ * fails the request.
+ */
+async function recordAdminRequest(
+  runtime: Runtime,
+  action: string,
+  target: string | null,
+  method: string,
+  requestId: string,
+  extra: { status: number; role: string; details: Record<string, unknown> },
+): Promise<void> {
+  const id = requestId.slice(0, 200);
+  await recordInboundEvent(
+    runtime.db,
+    {
+      id: `admin:${id}`,
+      name: "admin.request",
+      correlationId: `admin:${id}`,
+      data: {
+        action,
+        target,
+        method,
+        status: extra.status,
+        role: extra.role,
+        ...(typeof extra.details.runId === "string" ? { runs: [extra.details.runId] } : {}),
+      },
+    },
+    { enabled: runtime.config.ledger.enabled, secrets: runtime.config.secrets },
+  ).catch((error) => runtime.log.error({ err: error, requestId }, "ledger write failed"));
 }

@@ -41,6 +41,7 @@ async function answer(request: Request, send: EventSender): Promise<Response> {
         secret: runtime.config.github.webhookSecret,
         maxBodyBytes: runtime.config.webhooks.maxBodyBytes,
         send,
+        ledger: { enabled: runtime.config.ledger.enabled, secrets: runtime.config.secrets },
       },
       request,
     );

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Database } from "../../db/client";
 import type { ArchiveStore } from "../archive/types";
 import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
+import type { Config } from "../config";
 import type { EmbeddingProvider } from "../embedding";
 import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
@@ -56,6 +57,10 @@ export interface PipelineDeps {
   appId?: string;
   /** Secret values to scrub from stored error messages. */
   secrets?: string[];
+  /** The parity ledger (lib/ledger): off when LEDGER_ENABLED=false; secrets scrubbed from it. */
+  ledger?: { enabled?: boolean; secrets?: readonly string[] };
+  /** The whole configuration (the replay workflow's bundles and sandbox). */
+  config?: Config;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -80,6 +85,8 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     dlq: config.resilience.dlq,
     appId: config.inngest.appId,
     secrets: config.secrets,
+    ledger: { enabled: config.ledger.enabled, secrets: config.secrets },
+    config,
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,

@@ -5,6 +5,7 @@ import { documents, syncRunItems, syncRuns } from "../../db/schema";
 import { BallastError, errorMessage } from "../errors";
 import { dropVectorIndex, ensureVectorIndex } from "../index/vector-index";
 import { mergePendingTermStats } from "../index/write";
+import { recordPlan } from "../ledger/pipeline";
 import { releasedDocuments } from "../recovery/dlq";
 import { createPathFilter, DEFAULT_EXCLUDES } from "../sources/filter";
 import type { Change, FileEntry } from "../sources/types";
@@ -77,6 +78,7 @@ export async function planRun(deps: PipelineDeps, runId: string): Promise<PlanOu
 
 async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcome> {
   const { db, log } = deps;
+  const started = performance.now();
   const source = await getSource(db, run.sourceId);
   const reader = readerFor(deps, source);
   const configHash = indexConfigHash(deps);
@@ -261,6 +263,25 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
         updatedAt: now,
       })
       .where(eq(syncRuns.id, run.id));
+    await recordPlan(t, deps, run, {
+      mode,
+      requestedMode: run.requestedMode,
+      cursorBefore: {
+        commit: source.cursorCommit,
+        branch: source.cursorBranch,
+        filterHash: source.cursorFilterHash,
+      },
+      toCommit,
+      branch: head.state === "ok" ? head.branch : null,
+      configHash,
+      filterHash,
+      notes,
+      skippedByReason,
+      planned: planned.map((item) => [item.path, item.action, item.blobSha]),
+      batches,
+      bulkLoad,
+      ms: performance.now() - started,
+    });
     await notifyRunProgress(t, run.id);
   });
   log.info(

@@ -21,6 +21,7 @@ import {
   upsertDocuments,
   vectorLiteral,
 } from "../index/write";
+import { type BatchDocument, recordBatch, short } from "../ledger/pipeline";
 import { classifyError, isRetryableError as isRetryable } from "../resilience/retry";
 import { inspectContent } from "../sources/filter";
 import { batchReader, chunkId, indexConfigHash, type PipelineDeps } from "./deps";
@@ -108,6 +109,8 @@ interface Vectors {
   tokenScale: number;
   /** Documents whose vectors could not be made (a non-retryable provider error). */
   failed: Map<string, { error: string; errorClass: string; dependency?: string }>;
+  /** What embedding cost: calls to the embedder, texts, tokens, provider requests and retries. */
+  usage: { calls: number; texts: number; tokens: number; requests: number; retries: number };
 }
 
 interface Writes {
@@ -115,7 +118,16 @@ interface Writes {
   chunks: Omit<ChunkRow, "documentId">[];
   moved: MovedChunk[];
   staleChunkIds: string[];
+  /** Per document: the stale chunk ids deleted (for the ledger). */
+  staleByPath: Map<string, string[]>;
   results: ItemResult[];
+}
+
+/** Latency of a batch's phases, for the ledger. */
+interface BatchTimings {
+  started: number;
+  read: number;
+  embed: number;
 }
 
 /**
@@ -185,7 +197,9 @@ async function processItems(
     source.id,
     upserts.map((i) => i.path),
   );
+  const started = performance.now();
   const prepared = await readAndChunk(deps, run, source, items, known);
+  const readDone = performance.now();
   const stored = await chunksOfDocuments(
     db,
     prepared.documents.map((d) => known.get(d.item.path)?.id).filter((id): id is string => !!id),
@@ -195,6 +209,11 @@ async function processItems(
     runId,
     batch: outcome.batch,
   });
+  const timings: BatchTimings = {
+    started,
+    read: readDone - started,
+    embed: performance.now() - readDone,
+  };
   const writes = assembleWrites(
     deps,
     source,
@@ -204,7 +223,16 @@ async function processItems(
     storedById,
     vectors,
   );
-  const results = await writeBatch(db, runId, source.id, items, prepared, writes, run.bulkLoad);
+  const results = await writeBatch(
+    deps,
+    run,
+    outcome.batch,
+    items,
+    prepared,
+    writes,
+    vectors,
+    timings,
+  );
 
   const actions = new Map(items.map((i) => [i.path, i.action]));
   for (const r of results) {
@@ -356,10 +384,16 @@ async function vectorsForNewChunks(
     tokensByHash,
     tokenScale: 1,
     failed: new Map(),
+    usage: { calls: 0, texts: 0, tokens: 0, requests: 0, retries: 0 },
   };
   if (toEmbed.length === 0) return vectors;
+  vectors.usage.calls = 1;
+  vectors.usage.texts = toEmbed.length;
   try {
     const embedded = await embedder.embedDocuments(toEmbed.map((c) => c.content));
+    vectors.usage.tokens = embedded.usage.tokens;
+    vectors.usage.requests = embedded.usage.requests;
+    vectors.usage.retries = embedded.usage.retries;
     toEmbed.forEach((chunk, i) => {
       const vector = embedded.vectors[i];
       if (!vector)
@@ -402,7 +436,14 @@ function assembleWrites(
   vectors: Vectors,
 ): Writes {
   const { embedder } = deps;
-  const writes: Writes = { documents: [], chunks: [], moved: [], staleChunkIds: [], results: [] };
+  const writes: Writes = {
+    documents: [],
+    chunks: [],
+    moved: [],
+    staleChunkIds: [],
+    staleByPath: new Map(),
+    results: [],
+  };
   const storedByDocument = new Map<string, ExistingChunk[]>();
   for (const chunk of stored) {
     const list = storedByDocument.get(chunk.documentId);
@@ -423,6 +464,7 @@ function assembleWrites(
       .filter((c) => !keep.has(c.id))
       .map((c) => c.id);
     writes.staleChunkIds.push(...stale);
+    if (stale.length > 0) writes.staleByPath.set(path, stale);
     let embedded = 0;
     let reused = 0;
     let tokens = 0;
@@ -502,19 +544,24 @@ function assembleWrites(
   return writes;
 }
 
-/** One transaction: documents, chunks, moves, deletions and the items' results. */
+/** One transaction: documents, chunks, moves, deletions, the items' results and the ledger entry. */
 async function writeBatch(
-  db: Database,
-  runId: string,
-  sourceId: string,
+  deps: PipelineDeps,
+  run: RunRecord,
+  batch: number,
   items: ItemRow[],
   prepared: Prepared,
   writes: Writes,
-  bulkLoad: boolean,
+  vectors: Vectors,
+  timings: BatchTimings,
 ): Promise<ItemResult[]> {
+  const { db } = deps;
+  const runId = run.id;
+  const sourceId = run.sourceId;
   const results = [...prepared.settled, ...writes.results];
   await db.transaction(async (tx) => {
     const t = tx as unknown as Database;
+    const writeStarted = performance.now();
     const ids = await upsertDocuments(t, writes.documents);
     await deleteChunks(t, writes.staleChunkIds);
     await insertChunks(
@@ -525,7 +572,7 @@ async function writeBatch(
         return { ...row, documentId };
       }),
       // A bulk load's document frequencies are merged once, when the run completes.
-      { deferStats: bulkLoad },
+      { deferStats: run.bulkLoad },
     );
     await updateChunkPositions(t, writes.moved);
     await updateBlobShas(t, sourceId, prepared.blobShaUpdates);
@@ -540,8 +587,61 @@ async function writeBatch(
         );
     if (results.length > 0) await recordItemResults(t, runId, results);
     else await notifyRunProgress(t, runId);
+    if (deps.ledger?.enabled !== false)
+      await recordBatch(t, deps, run, {
+        batch,
+        documents: ledgerDocuments(items, prepared, writes, results),
+        embedding: vectors.usage,
+        ms: {
+          read: timings.read,
+          embed: timings.embed,
+          write: performance.now() - writeStarted,
+        },
+      });
   });
   return results;
+}
+
+/** The batch's documents as the ledger records them: outcomes, hashes, chunks written and deleted. */
+function ledgerDocuments(
+  items: ItemRow[],
+  prepared: Prepared,
+  writes: Writes,
+  results: ItemResult[],
+): BatchDocument[] {
+  const item = new Map(items.map((i) => [i.path, i]));
+  const doc = new Map(prepared.documents.map((d) => [d.item.path, d]));
+  const written = new Map<string, string[]>();
+  for (const chunk of writes.chunks) {
+    const list = written.get(chunk.path);
+    if (list) list.push(short(chunk.id));
+    else written.set(chunk.path, [short(chunk.id)]);
+  }
+  return results
+    .map((r): BatchDocument => {
+      const prepared = r.status === "done" ? doc.get(r.path) : undefined;
+      const planned = item.get(r.path);
+      return {
+        path: r.path,
+        action: planned?.action ?? "upsert",
+        status: r.status,
+        ...(r.reason ? { reason: r.reason } : {}),
+        ...(r.error ? { error: r.error.slice(0, 500) } : {}),
+        blobSha: planned?.blobSha ?? null,
+        ...(prepared
+          ? {
+              contentHash: prepared.row.contentHash,
+              chunks: prepared.chunks.map((c) => short(c.contentHash)),
+              written: written.get(r.path) ?? [],
+              deleted: (writes.staleByPath.get(r.path) ?? []).map(short),
+            }
+          : {}),
+        chunksDeleted: r.chunksDeleted,
+        chunksEmbedded: r.chunksEmbedded,
+        tokens: r.tokens,
+      };
+    })
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** The items' results, and the run's progress notification (notifyRunProgress), in one statement. */

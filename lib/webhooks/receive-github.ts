@@ -4,6 +4,7 @@ import type { Database } from "../../db/client";
 import { webhookDeliveries } from "../../db/schema";
 import { BadRequestError, BallastError, UnauthorizedError } from "../errors";
 import { readBodyBytes } from "../http/respond";
+import { recordInboundEvent } from "../ledger/pipeline";
 import type { Logger } from "../log/logger";
 import { dispatchOutbox, type EventSender, type OutboxEvent } from "../outbox/outbox";
 import { requestSync } from "../pipeline/request-sync";
@@ -17,6 +18,8 @@ export interface WebhookDeps {
   secret: string | undefined;
   maxBodyBytes: number;
   send: EventSender;
+  /** The parity ledger: off when LEDGER_ENABLED=false; the configuration's secrets scrubbed. */
+  ledger?: { enabled?: boolean; secrets?: readonly string[] };
 }
 
 export interface WebhookAnswer {
@@ -102,6 +105,39 @@ export async function receiveGitHubWebhook(
         sourceId: handled.runs[0]?.sourceId ?? null,
       })
       .where(eq(webhookDeliveries.deliveryId, deliveryId));
+    // The delivery in the parity ledger: headers, hashes and what it caused, never the payload.
+    await recordInboundEvent(
+      t,
+      {
+        id: `github:${deliveryId}`,
+        name: "github.webhook",
+        correlationId: `github:${deliveryId}`,
+        sourceId: handled.runs[0]?.sourceId ?? null,
+        data: {
+          deliveryId,
+          event: eventName,
+          kind: event.kind,
+          repository: repositoryOf(event),
+          ...(event.kind === "push"
+            ? {
+                push: {
+                  ref: event.ref,
+                  before: event.before,
+                  after: event.after,
+                  forced: event.forced,
+                  deleted: event.deleted,
+                },
+              }
+            : {}),
+          bodySha256,
+          outcome: handled.outcome,
+          detail: handled.detail,
+          runs: handled.runs.map((r) => r.runId),
+          events: handled.events,
+        },
+      },
+      deps.ledger,
+    );
     return { duplicate: false as const, ...handled };
   });
 

@@ -83,6 +83,7 @@ export const SCHEDULES = {
   flushOutbox: "*/5 * * * *",
   cleanup: "0 2 * * *",
   errorRecovery: "*/15 * * * *",
+  replay: "30 3 * * *",
 } as const;
 
 export type SyncRequestedData = z.output<typeof syncRequestedData>;

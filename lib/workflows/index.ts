@@ -2,6 +2,7 @@ import { cleanupWorkflow } from "./cleanup";
 import { errorRecoveryWorkflow } from "./error-recovery";
 import { flushOutboxWorkflow } from "./flush-outbox";
 import { processBatchWorkflow } from "./process-batch";
+import { replayWorkflow } from "./replay";
 import { scheduleSyncsWorkflow } from "./schedule-syncs";
 import { syncSourceWorkflow } from "./sync-source";
 import type { Workflow } from "./types";
@@ -12,6 +13,7 @@ export {
   errorRecoveryWorkflow,
   flushOutboxWorkflow,
   processBatchWorkflow,
+  replayWorkflow,
   scheduleSyncsWorkflow,
   syncSourceWorkflow,
 };
@@ -24,4 +26,5 @@ export const workflows: Workflow[] = [
   flushOutboxWorkflow,
   cleanupWorkflow,
   errorRecoveryWorkflow,
+  replayWorkflow,
 ] as unknown as Workflow[];

@@ -1,3 +1,4 @@
+import { recordRunOutcome } from "../ledger/pipeline";
 import { completeRun } from "../pipeline/complete-run";
 import type { PipelineDeps } from "../pipeline/deps";
 import { planRun } from "../pipeline/plan";
@@ -62,7 +63,8 @@ const minutes = (ms: number) =>
  *   3. fan-out-batches — one `source/batch.requested` event per batch
  *   4. check-progress-N / wait-for-batches-N — until no document is pending; after
  *      batchWaitMs, abandon-stuck-batches
- *   5. complete-run — build the vector index if needed, final counts, advance the cursor
+ *   5. complete-run — build the vector index if needed, final counts, advance the cursor,
+ *      and the run's outcome in the parity ledger (counts, errors, cursor, index digest)
  *   6. emit-completed — `source/sync.completed`
  * After a step's last retry, onFailure ends the run as failed, so the source is never left busy.
  */
@@ -139,6 +141,8 @@ export const syncSourceWorkflow = defineWorkflow({
       const deps = await env.deps();
       const current = await getRun(deps.db, run.id);
       const done = current.status === "running" ? await completeRun(deps, run.id) : current;
+      // The parity ledger's outcome entry (keyed by the run: a replayed event adds nothing).
+      await recordRunOutcome(deps, run.id);
       return describeRun(deps.db, done);
     });
     await step.sendEvents("emit-completed", [
