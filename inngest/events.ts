@@ -31,4 +31,5 @@ export const workflowRequested = (workflowId: string) =>
 export const schedules = {
   syncAll: cron(SCHEDULES.syncAll),
   flushOutbox: cron(SCHEDULES.flushOutbox),
+  monitor: cron(SCHEDULES.monitor),
 } as const;

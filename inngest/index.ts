@@ -1,7 +1,8 @@
 import { flushOutbox } from "./functions/flush-outbox";
+import { monitor } from "./functions/monitor";
 import { processBatchFn } from "./functions/process-batch";
 import { scheduleSyncs } from "./functions/schedule-syncs";
 import { syncSource } from "./functions/sync-source";
 
 /** Every Inngest function Ballast serves. */
-export const functions = [syncSource, processBatchFn, scheduleSyncs, flushOutbox];
+export const functions = [syncSource, processBatchFn, scheduleSyncs, flushOutbox, monitor];

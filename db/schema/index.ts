@@ -2,6 +2,7 @@ export * from "./alerts";
 export * from "./api-keys";
 export * from "./audit-log";
 export * from "./documents";
+export * from "./monitoring";
 export * from "./outbox";
 export * from "./sessions";
 export * from "./sources";

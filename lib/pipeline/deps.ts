@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Database } from "../../db/client";
 import { CHUNKER_VERSION, type ChunkOptions } from "../chunking";
+import type { Config } from "../config";
 import type { EmbeddingProvider } from "../embedding";
 import { LEXICAL_VERSION } from "../index/lexical";
 import type { Logger } from "../log/logger";
+import type { RedisStore } from "../redis";
 import type { Runtime } from "../runtime";
 import { urlPolicyFor } from "../security/source-access";
 import type { UrlPolicy } from "../security/url-policy";
@@ -32,6 +34,9 @@ export interface PipelineDeps {
   concurrentIndexBuilds?: boolean;
   /** Upserts from which a run loads in bulk (default BULK_LOAD_MIN_DOCUMENTS in plan.ts). */
   bulkLoadMinDocuments?: number;
+  /** The whole configuration and Redis, for the workflows that need more than the pipeline (monitor). */
+  config?: Config;
+  redis?: RedisStore;
 }
 
 export function pipelineDeps(runtime: Runtime): PipelineDeps {
@@ -47,6 +52,8 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
     urlPolicy: urlPolicyFor(config),
     concurrentIndexBuilds: config.database.driver !== "pglite",
+    config,
+    redis: runtime.redis,
     github: {
       apiUrl: config.github.apiUrl,
       token: config.github.token,

@@ -81,6 +81,7 @@ export const tickData = z.union([
 export const SCHEDULES = {
   syncAll: "0 */6 * * *",
   flushOutbox: "*/5 * * * *",
+  monitor: "*/5 * * * *",
 } as const;
 
 export type SyncRequestedData = z.output<typeof syncRequestedData>;
