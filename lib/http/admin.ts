@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { recordAudit, recordDenial } from "../auth/audit";
 import type { Role } from "../auth/roles";
 import { BallastError } from "../errors";
+import { observeHttpRequest } from "../metrics/registry";
 import { getRuntime, type Runtime } from "../runtime";
 import {
   bearerToken,
@@ -42,7 +43,7 @@ export function adminRoute<P = Record<string, never>>(
   options: AdminRouteOptions<P>,
   handler: (ctx: AdminContext<P>) => Promise<Response>,
 ): (request: Request, context: { params: Promise<P> }) => Promise<Response> {
-  return async (request, context) => {
+  const handle = async (request: Request, context: { params: Promise<P> }): Promise<Response> => {
     const requestId = request.headers.get("x-request-id") ?? randomUUID();
     let runtime: Runtime;
     try {
@@ -136,5 +137,16 @@ export function adminRoute<P = Record<string, never>>(
       await audit(key.name, key, "error", status);
       return errorResponse(error, runtime.log);
     }
+  };
+  return async (request, context) => {
+    const started = performance.now();
+    const response = await handle(request, context);
+    observeHttpRequest(
+      `admin:${options.action}`,
+      request.method,
+      response.status,
+      (performance.now() - started) / 1000,
+    );
+    return response;
   };
 }

@@ -1,4 +1,5 @@
 import { BallastError, errorMessage, isRetryable } from "../errors";
+import { observeStep } from "../metrics/registry";
 import { correlationOf, parseEventData } from "./define";
 import type {
   StepPort,
@@ -81,6 +82,7 @@ export async function runStepWithRetries<T>(
     const started = performance.now();
     try {
       const result = await work();
+      observeStep(workflow.id, id, true, (performance.now() - started) / 1000);
       options.onAttempt?.({
         workflow: workflow.id,
         step: id,
@@ -89,6 +91,7 @@ export async function runStepWithRetries<T>(
       });
       return result === undefined ? result : (JSON.parse(JSON.stringify(result)) as T);
     } catch (error) {
+      observeStep(workflow.id, id, false, (performance.now() - started) / 1000);
       options.onAttempt?.({
         workflow: workflow.id,
         step: id,

@@ -123,13 +123,7 @@ describe("monitor workflow and alert delivery", () => {
         signature: r.headers["x-ballast-signature"] as string,
       };
       expect(verifyWebhookSignature(SECRET, headers, r.body)).toBe(true);
-      expect(
-        verifyWebhookSignature(
-          SECRET,
-          headers,
-          `${r.body} `,
-        ),
-      ).toBe(false);
+      expect(verifyWebhookSignature(SECRET, headers, `${r.body} `)).toBe(false);
       expect(verifyWebhookSignature("another-secret-0000", headers, r.body)).toBe(false);
     }
     const stale = hook.received[0];
