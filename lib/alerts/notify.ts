@@ -412,7 +412,7 @@ export async function deliverNotifications(
     if (channel.mode === "log-only") {
       await mark(n.id, {
         status: "logged",
-        sentAt: now,
+        sentAt: new Date(),
         reason: `log-only: recorded, not sent (${channel.id} mode)`,
         receipt: { text: renderText(message) },
       });

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config";
 import { BallastError } from "../errors";
+import { registerAlertCommands } from "./commands/alerts";
 import { registerDbCommands } from "./commands/db";
 import { registerEvalCommand } from "./commands/eval";
 import { registerHealthCommand } from "./commands/health";
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerHealthCommand(program, ctx);
   registerWorkflowCommands(program, ctx);
   registerSmokeCommand(program, ctx);
+  registerAlertCommands(program, ctx);
   return program;
 }
 
