@@ -436,7 +436,7 @@ export async function deliverNotifications(
       });
       await mark(n.id, {
         status: "sent",
-        sentAt: now,
+        sentAt: new Date(),
         attempts: n.attempts + 1,
         receipt,
         lastError: null,
