@@ -18,6 +18,8 @@ const CACHE_MS = 10_000;
 const FIGURE_LABELS: Record<string, string[]> = {
   sync_runs: ["status"],
   sync_runs_active: ["status"],
+  sync_runs_finished: ["window", "outcome"],
+  documents_finished: ["window", "outcome"],
   chunks_embedded_24h: ["provider"],
   tokens_24h: ["provider"],
   cost_usd_today: ["provider"],
@@ -105,6 +107,7 @@ export async function renderMetrics(
       monitoring: source.monitoring,
       redis: source.redis,
       now: new Date(now),
+      vectorCounts: "stored",
     });
     m.cache = { at: now, figures };
     for (const gauge of m.gauges.values()) gauge.reset();

@@ -35,6 +35,7 @@ export async function measure(
     monitoring: deps.config.monitoring,
     redis: deps.redis,
     now: at,
+    vectorCounts: "stored",
   });
   const stored = await storeSamples(deps.db, figures, at);
   return { figures, stored };

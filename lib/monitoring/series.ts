@@ -16,7 +16,7 @@ const NAME = /^[a-z][a-z0-9_]{0,80}$/;
 /** Stores one tick's figures as raw samples. Returns how many rows were written. */
 export async function storeSamples(db: Database, figures: Figure[], at: Date): Promise<number> {
   const rows = figures
-    .filter((f) => !RECORDED_FIGURES.has(f.name) && Number.isFinite(f.value))
+    .filter((f) => !f.reused && !RECORDED_FIGURES.has(f.name) && Number.isFinite(f.value))
     .map((f) => ({ name: f.name, labels: labelKey(f.labels), at, value: f.value }));
   for (let i = 0; i < rows.length; i += 500)
     await db.insert(metricSamples).values(rows.slice(i, i + 500));
