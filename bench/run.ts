@@ -10,6 +10,7 @@ import { type FreshnessMeasurement, measureFreshness } from "./freshness";
 import { git } from "./git";
 import { machineInfo } from "./machine";
 import { type MemoryReport, MemorySampler } from "./memory";
+import { MONITOR_TARGETS, type MonitorMeasurement, measureMonitor } from "./monitor";
 import { openPeer, type PeerSearch, type PeerSync } from "./peer";
 import { PhaseProfiler, type ProfileEntry, type ProfileSummary } from "./profile";
 import { gib, int, mib, Report, seconds, writeResults } from "./report";
@@ -88,6 +89,7 @@ interface Options {
   skipChunker?: boolean;
   skipFreshness?: boolean;
   skipConsole?: boolean;
+  skipMonitor?: boolean;
   keep?: boolean;
   profile?: boolean;
   color: boolean;
@@ -113,6 +115,10 @@ const program = new Command()
   .option("--skip-chunker", "skip the chunker vs LangChain comparison")
   .option("--skip-freshness", "skip the freshness measure (pushes through the running app)")
   .option("--skip-console", "skip the console pages (10,000 runs seeded, every page timed)")
+  .option(
+    "--skip-monitor",
+    "skip the monitor workflow and /api/metrics (100,000 chunks, 10,000 runs)",
+  )
   .option("--keep", "keep the temp database and repository clone")
   .option("--profile", `CPU profiles of the syncs, into ${path.relative(ROOT, PROFILE_DIR)}/`)
   .option("--no-color", "no colours in the table");
@@ -196,6 +202,7 @@ async function main(): Promise<void> {
   const peerRepo = path.join(tmp, "peer-repo");
   if (opts.peer) await git(tmp, ["clone", "-q", "--local", corpus.repoDir, peerRepo]);
   let consolePages: ConsoleMeasurement | undefined;
+  let monitorResult: MonitorMeasurement | undefined;
   try {
     status(`opening PGlite at ${path.join(tmp, "data", "pglite")}`);
     const openSampler = await new MemorySampler(100).start();
@@ -739,6 +746,49 @@ async function main(): Promise<void> {
           page.bytes < CONSOLE_TARGETS.firstLoadJsBytes,
         );
     }
+    // 7. The monitor workflow and the metrics endpoint (their own database: 100,000 chunks, 10,000 runs).
+    if (opts.skipMonitor) {
+      report.skip(
+        "monitor",
+        "monitor workflow",
+        `< ${MONITOR_TARGETS.workflowMs} ms`,
+        "skipped (--skip-monitor)",
+      );
+    } else {
+      status("monitor: the workflow and /api/metrics over a seeded database");
+      monitorResult = await measureMonitor({
+        chunks: opts.quick ? 10_000 : 100_000,
+        runs: opts.quick ? 1_000 : 10_000,
+        ticks: opts.quick ? 5 : 10,
+        requests: opts.quick ? 30 : 100,
+        status,
+      });
+      const scale = `${int(monitorResult.chunks)} chunks, ${int(monitorResult.runs)} runs`;
+      report.check(
+        "monitor",
+        `monitor workflow p95 (p50) · ${scale}`,
+        `${monitorResult.workflow.p95Ms} ms (${monitorResult.workflow.p50Ms} ms)`,
+        monitorResult.workflow.p95Ms,
+        `< ${MONITOR_TARGETS.workflowMs} ms`,
+        monitorResult.workflow.p95Ms < MONITOR_TARGETS.workflowMs,
+      );
+      report.check(
+        "monitor",
+        `GET /api/metrics p95 (p50), as served · ${scale}`,
+        `${monitorResult.metricsServed.p95Ms} ms (${monitorResult.metricsServed.p50Ms} ms)`,
+        monitorResult.metricsServed.p95Ms,
+        `< ${MONITOR_TARGETS.metricsP95Ms} ms`,
+        monitorResult.metricsServed.p95Ms < MONITOR_TARGETS.metricsP95Ms,
+      );
+      report.check(
+        "monitor",
+        `GET /api/metrics p95 (p50), figures recomputed every request · ${scale}`,
+        `${monitorResult.metricsCold.p95Ms} ms (${monitorResult.metricsCold.p50Ms} ms)`,
+        monitorResult.metricsCold.p95Ms,
+        `< ${MONITOR_TARGETS.metricsP95Ms} ms`,
+        monitorResult.metricsCold.p95Ms < MONITOR_TARGETS.metricsP95Ms,
+      );
+    }
   } finally {
     await bench?.runtime.close();
     if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
@@ -772,6 +822,7 @@ async function main(): Promise<void> {
       skipChunker: opts.skipChunker ?? false,
       skipFreshness: opts.skipFreshness ?? false,
       skipConsole: opts.skipConsole ?? false,
+      skipMonitor: opts.skipMonitor ?? false,
       profile: opts.profile ?? false,
     },
     targets: TARGETS,
@@ -795,6 +846,7 @@ async function main(): Promise<void> {
     chunker: chunker ?? null,
     freshness: freshness ?? null,
     console: consolePages ?? null,
+    monitor: monitorResult ?? null,
     rows: report.rows,
     failures: failures.map((f) => `${f.section}: ${f.measure}`),
   });

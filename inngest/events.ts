@@ -40,6 +40,7 @@ export const schedules = {
   cleanup: cron(SCHEDULES.cleanup),
   errorRecovery: cron(SCHEDULES.errorRecovery),
   replay: cron(SCHEDULES.replay),
+  monitor: cron(SCHEDULES.monitor),
 } as const;
 
 /** An operator's decision on a cleanup awaiting approval. */

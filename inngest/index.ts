@@ -1,6 +1,7 @@
 import { cleanup } from "./functions/cleanup";
 import { errorRecovery } from "./functions/error-recovery";
 import { flushOutbox } from "./functions/flush-outbox";
+import { monitor } from "./functions/monitor";
 import { processBatchFn } from "./functions/process-batch";
 import { replay } from "./functions/replay";
 import { scheduleSyncs } from "./functions/schedule-syncs";
@@ -15,4 +16,5 @@ export const functions = [
   cleanup,
   errorRecovery,
   replay,
+  monitor,
 ];

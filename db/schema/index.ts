@@ -4,6 +4,7 @@ export * from "./audit-log";
 export * from "./dead-letters";
 export * from "./documents";
 export * from "./ledger";
+export * from "./monitoring";
 export * from "./outbox";
 export * from "./sessions";
 export * from "./sources";

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config";
 import { BallastError } from "../errors";
+import { registerAlertCommands } from "./commands/alerts";
 import { registerCleanupCommands } from "./commands/cleanup";
 import { registerDbCommands } from "./commands/db";
 import { registerEvalCommand } from "./commands/eval";
@@ -50,6 +51,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerCleanupCommands(program, ctx);
   registerRecoveryCommands(program, ctx);
   registerReplayCommands(program, ctx);
+  registerAlertCommands(program, ctx);
   return program;
 }
 

@@ -68,7 +68,15 @@ export function summaryLines(config: Config): string[] {
     `ballast: archive: ${archive}`,
     `ballast: inngest: ${inngest}`,
     `ballast: embedding: ${embedding}`,
+    `ballast: outbound: ${outboundModes(config)}`,
   ];
+}
+
+/** Every outbound integration and its mode (live, log-only, off): the simulation boundary. */
+export function outboundModes(config: Config): string {
+  return Object.entries(config.monitoring.integrations)
+    .map(([name, i]) => `${name} ${i.configured ? i.mode : "off (not configured)"}`)
+    .join(", ");
 }
 
 /** The effective configuration with every secret replaced, for the admin API and the CLI. */

@@ -2,6 +2,7 @@ import path from "node:path";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { PROVIDER_BUDGETS, parseRateLimitOverrides } from "../limits/policies";
+import { parseDuration, RULE_IDS, type RuleSettings, type Severity } from "../monitoring/rules";
 import { BREAKER_DEFAULTS, parseBreakerOverrides } from "../resilience/breaker";
 import type { EnvSource } from "./env";
 
@@ -106,6 +107,8 @@ export interface Config {
   console: ConsoleConfig;
   /** Error recovery: circuit breakers, rate limits, provider budgets, the dead-letter queue. */
   resilience: ResilienceConfig;
+  /** Metrics, alert rules, notification channels, guardrails and outbound modes. */
+  monitoring: MonitoringConfig;
   /** Every secret value in this configuration, for log and response scrubbing. */
   secrets: string[];
   /** Trace envelopes: recording, retention, archives, OTLP export. */
@@ -201,6 +204,49 @@ export interface ConsoleConfig {
         roles: { admin: GitHubSubject[]; operator: GitHubSubject[]; viewer: GitHubSubject[] };
       }
     | undefined;
+}
+
+/** What an outbound integration does: send for real, record without sending, or nothing. */
+export type IntegrationMode = "live" | "log-only" | "off";
+export const INTEGRATION_MODES = ["live", "log-only", "off"] as const;
+
+export type ChannelConfig =
+  | { id: "slack"; kind: "slack"; url: string; mode: IntegrationMode }
+  | { id: "webhook"; kind: "webhook"; url: string; secret: string; mode: IntegrationMode }
+  | {
+      id: "email";
+      kind: "email";
+      smtpUrl: string;
+      from: string;
+      to: string[];
+      mode: IntegrationMode;
+    };
+
+export interface WorkingHours {
+  /** Minutes after local midnight: the window is [start, end). */
+  startMinute: number;
+  endMinute: number;
+  /** Days of the week (0 = Sunday) the window is open. */
+  days: number[];
+  timeZone: string;
+}
+
+export interface MonitoringConfig {
+  /** Bearer token for GET /api/metrics (a scraper); viewer keys work too. */
+  metricsToken: string | undefined;
+  /** The configured notification channels, each with its mode. */
+  channels: ChannelConfig[];
+  /** Every outbound integration's mode (channels, embedding provider), for health and validate-env. */
+  integrations: Record<string, { mode: IntegrationMode; configured: boolean; detail: string }>;
+  limits: { hourly: number; daily: number; perDomainHourly: number };
+  /** Non-critical notifications wait for this window; unset: any time. */
+  workingHours: WorkingHours | undefined;
+  /** A channel with more recipients than this needs an admin's approval. */
+  approvalRecipients: number;
+  ruleOverrides: Record<string, Partial<RuleSettings>>;
+  dailyBudgetUsd: number | undefined;
+  /** The sync SLO: this many milliseconds per 1,000 documents (at least this long for any run). */
+  syncSloMsPer1000Docs: number;
 }
 
 export interface ConfigProblem {
@@ -364,6 +410,39 @@ export const VARIABLES = {
     "Replay diff: a step's latency may differ by this fraction of the recorded one (0-10). Default 0.05.",
   REPLAY_LATENCY_FLOOR_MS:
     "Replay diff: latency differences up to this many ms are always within tolerance. Default 250.",
+  METRICS_TOKEN:
+    "Bearer token for GET /api/metrics (your Prometheus scraper; secret, at least 24 characters). Viewer API keys are accepted too. Unset: viewer keys only.",
+  ALERT_SLACK_WEBHOOK_URL:
+    "Slack-compatible incoming webhook URL for alert notifications (secret: the URL is the credential).",
+  ALERT_SLACK_MODE:
+    "live | log-only | off for the Slack channel. Default log-only in development/test; required in staging/production when the channel is configured.",
+  ALERT_WEBHOOK_URL:
+    "Generic webhook URL for alert notifications: JSON, signed with X-Ballast-Timestamp and X-Ballast-Signature (v1=HMAC-SHA256 of `timestamp.body`).",
+  ALERT_WEBHOOK_SECRET:
+    "HMAC secret for ALERT_WEBHOOK_URL's signature (secret, at least 16 characters). Required with ALERT_WEBHOOK_URL.",
+  ALERT_WEBHOOK_MODE:
+    "live | log-only | off for the generic webhook channel (as ALERT_SLACK_MODE).",
+  ALERT_SMTP_URL:
+    "SMTP server for alert e-mail: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://… (secret).",
+  ALERT_EMAIL_FROM: "Sender address of alert e-mail. Required with ALERT_SMTP_URL.",
+  ALERT_EMAIL_TO: "Comma-separated recipients of alert e-mail. Required with ALERT_SMTP_URL.",
+  ALERT_EMAIL_MODE: "live | log-only | off for the e-mail channel (as ALERT_SLACK_MODE).",
+  ALERT_RULES:
+    'JSON overrides of the alert rules, e.g. {"error-rate":{"threshold":0.02,"for":"15m","severity":"critical","cooldown":"1h","resolveFor":"30m","enabled":false}}. `ballast alerts list` shows the effective table.',
+  ALERT_LIMIT_HOURLY: "Notifications sent per hour at most, across channels. Default 20.",
+  ALERT_LIMIT_DAILY: "Notifications sent per day at most, across channels. Default 100.",
+  ALERT_LIMIT_PER_DOMAIN_HOURLY:
+    "Notifications sent per hour at most to one destination domain. Default 10.",
+  ALERT_WORKING_HOURS:
+    "Window for non-critical notifications, HH:MM-HH:MM in ALERT_TIME_ZONE (e.g. 09:00-18:00). Unset: any time. Critical ones go out at once.",
+  ALERT_WORKING_DAYS:
+    "Days the window is open: mon-fri (default), mon-sun, or a list like mon,tue,thu.",
+  ALERT_TIME_ZONE: "IANA time zone of the working-hours window, e.g. Europe/Paris. Default UTC.",
+  ALERT_APPROVAL_RECIPIENTS:
+    "A channel that would notify more recipients than this waits for an admin's approval. Default 10.",
+  ALERT_DAILY_BUDGET_USD: "Daily embedding cost budget in USD; the daily-cost rule fires above it.",
+  SYNC_SLO_SECONDS_PER_1000_DOCS:
+    "The sync SLO: seconds per 1,000 documents (and the least any run gets). Default 300.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -382,6 +461,10 @@ export const SECRET_VARIABLES = [
   "COHERE_API_KEY",
   "GITHUB_OAUTH_CLIENT_SECRET",
   "OTEL_EXPORTER_OTLP_HEADERS",
+  "METRICS_TOKEN",
+  "ALERT_SLACK_WEBHOOK_URL",
+  "ALERT_WEBHOOK_SECRET",
+  "ALERT_SMTP_URL",
 ] as const satisfies readonly VariableName[];
 
 const optionalString = z.string().optional();
@@ -432,6 +515,19 @@ const boundedNumber = (min: number, max: number) =>
       { message: `must be a number from ${min} to ${max}` },
     )
     .transform((v) => (v === undefined ? undefined : Number(v)));
+
+const integrationMode = z
+  .enum(INTEGRATION_MODES, { message: "must be live, log-only or off" })
+  .optional();
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-GB", { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const rawSchema = z.object({
   BALLAST_ENV: z.enum(MODES, { message: `must be one of ${MODES.join(", ")}` }).optional(),
@@ -552,6 +648,32 @@ const rawSchema = z.object({
   REPLAY_MIN_PASS_RATE: boundedNumber(0, 1),
   REPLAY_LATENCY_TOLERANCE: boundedNumber(0, 10),
   REPLAY_LATENCY_FLOOR_MS: int(0, 3_600_000),
+  METRICS_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  ALERT_SLACK_WEBHOOK_URL: url(["https:", "http:"]),
+  ALERT_SLACK_MODE: integrationMode,
+  ALERT_WEBHOOK_URL: url(["https:", "http:"]),
+  ALERT_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  ALERT_WEBHOOK_MODE: integrationMode,
+  ALERT_SMTP_URL: url(["smtp:", "smtps:"]),
+  ALERT_EMAIL_FROM: z.email("must be an e-mail address").optional(),
+  ALERT_EMAIL_TO: list,
+  ALERT_EMAIL_MODE: integrationMode,
+  ALERT_RULES: optionalString,
+  ALERT_LIMIT_HOURLY: int(1, 100_000),
+  ALERT_LIMIT_DAILY: int(1, 1_000_000),
+  ALERT_LIMIT_PER_DOMAIN_HOURLY: int(1, 100_000),
+  ALERT_WORKING_HOURS: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, "must be HH:MM-HH:MM")
+    .optional(),
+  ALERT_WORKING_DAYS: optionalString,
+  ALERT_TIME_ZONE: z
+    .string()
+    .refine(isTimeZone, "must be an IANA time zone such as Europe/Paris")
+    .optional(),
+  ALERT_APPROVAL_RECIPIENTS: int(0, 10_000),
+  ALERT_DAILY_BUDGET_USD: positiveNumber,
+  SYNC_SLO_SECONDS_PER_1000_DOCS: int(1, 86_400),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -765,6 +887,7 @@ function buildConfig(
 
   // Console
   const consoleConfig = buildConsole(raw, mode, problems);
+  const monitoring = buildMonitoring(raw, mode, problems);
 
   // Embedding
   const provider = raw.EMBEDDING_PROVIDER ?? "local";
@@ -914,6 +1037,7 @@ function buildConfig(
       },
       dlq: { maxRecoveries: raw.DLQ_MAX_RECOVERIES ?? 5, alertDepth: raw.DLQ_ALERT_DEPTH ?? 100 },
     },
+    monitoring,
     secrets,
     traces: {
       enabled: raw.TRACES_ENABLED ?? true,
@@ -1081,4 +1205,215 @@ function safePassword(databaseUrl: string): string | undefined {
 function normalisePrefix(prefix: string): string {
   const trimmed = prefix.replace(/^\/+/, "");
   return trimmed === "" || trimmed.endsWith("/") ? trimmed : `${trimmed}/`;
+}
+
+const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+function parseDays(value: string): number[] | undefined {
+  const v = value.trim().toLowerCase();
+  const range = /^([a-z]{3})-([a-z]{3})$/.exec(v);
+  if (range) {
+    const from = DAY_NAMES.indexOf(range[1] ?? "");
+    const to = DAY_NAMES.indexOf(range[2] ?? "");
+    if (from < 0 || to < 0) return undefined;
+    const days: number[] = [];
+    for (let d = from; ; d = (d + 1) % 7) {
+      days.push(d);
+      if (d === to) break;
+    }
+    return days;
+  }
+  const days = v.split(",").map((d) => DAY_NAMES.indexOf(d.trim()));
+  return days.some((d) => d < 0) ? undefined : [...new Set(days)];
+}
+
+const ruleOverride = z.strictObject({
+  enabled: z.boolean().optional(),
+  threshold: z.number().finite().optional(),
+  for: z.union([z.string(), z.number()]).optional(),
+  severity: z.enum(["info", "warning", "critical"]).optional(),
+  cooldown: z.union([z.string(), z.number()]).optional(),
+  resolveFor: z.union([z.string(), z.number()]).optional(),
+  resolveThreshold: z.number().finite().optional(),
+});
+
+function parseRuleOverrides(
+  value: string | undefined,
+  problems: ConfigProblem[],
+): Record<string, Partial<RuleSettings>> {
+  if (value === undefined) return {};
+  const variable = "ALERT_RULES";
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    problems.push({ variable, message: "must be a JSON object of rule overrides" });
+    return {};
+  }
+  const parsed = z.record(z.string(), ruleOverride).safeParse(json);
+  if (!parsed.success) {
+    problems.push({
+      variable,
+      message: `must map rule ids to {enabled, threshold, for, severity, cooldown, resolveFor, resolveThreshold}: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`,
+    });
+    return {};
+  }
+  const out: Record<string, Partial<RuleSettings>> = {};
+  for (const [id, o] of Object.entries(parsed.data)) {
+    if (!RULE_IDS.includes(id)) {
+      problems.push({ variable, message: `unknown rule ${id} (rules: ${RULE_IDS.join(", ")})` });
+      continue;
+    }
+    const settings: Partial<RuleSettings> = {};
+    if (o.enabled !== undefined) settings.enabled = o.enabled;
+    if (o.threshold !== undefined) settings.threshold = o.threshold;
+    if (o.severity !== undefined) settings.severity = o.severity as Severity;
+    if (o.resolveThreshold !== undefined) settings.resolveThreshold = o.resolveThreshold;
+    for (const [field, key] of [
+      ["for", "forMs"],
+      ["cooldown", "cooldownMs"],
+      ["resolveFor", "resolveForMs"],
+    ] as const) {
+      const raw = o[field];
+      if (raw === undefined) continue;
+      const ms = parseDuration(raw);
+      if (ms === undefined)
+        problems.push({ variable, message: `${id}.${field}: not a duration like 15m, 2h or 30s` });
+      else settings[key] = ms;
+    }
+    out[id] = settings;
+  }
+  return out;
+}
+
+function buildMonitoring(raw: Raw, mode: Mode, problems: ConfigProblem[]): MonitoringConfig {
+  const strict = mode === "production" || mode === "staging";
+  const modeOf = (
+    variable: "ALERT_SLACK_MODE" | "ALERT_WEBHOOK_MODE" | "ALERT_EMAIL_MODE",
+    configured: boolean,
+  ): IntegrationMode => {
+    const value = raw[variable];
+    if (value !== undefined) return value;
+    if (!configured) return "off";
+    if (strict)
+      problems.push({
+        variable,
+        message: `is required in ${mode} when the channel is configured: choose live, log-only or off`,
+      });
+    return "log-only";
+  };
+  const channels: ChannelConfig[] = [];
+  if (raw.ALERT_SLACK_WEBHOOK_URL !== undefined)
+    channels.push({
+      id: "slack",
+      kind: "slack",
+      url: raw.ALERT_SLACK_WEBHOOK_URL,
+      mode: modeOf("ALERT_SLACK_MODE", true),
+    });
+  if (raw.ALERT_WEBHOOK_URL !== undefined || raw.ALERT_WEBHOOK_SECRET !== undefined) {
+    if (raw.ALERT_WEBHOOK_URL === undefined || raw.ALERT_WEBHOOK_SECRET === undefined)
+      problems.push({
+        variable:
+          raw.ALERT_WEBHOOK_URL === undefined ? "ALERT_WEBHOOK_URL" : "ALERT_WEBHOOK_SECRET",
+        message: "must be set together with its pair (the signed webhook channel)",
+      });
+    else
+      channels.push({
+        id: "webhook",
+        kind: "webhook",
+        url: raw.ALERT_WEBHOOK_URL,
+        secret: raw.ALERT_WEBHOOK_SECRET,
+        mode: modeOf("ALERT_WEBHOOK_MODE", true),
+      });
+  }
+  const emailSet =
+    raw.ALERT_SMTP_URL !== undefined ||
+    raw.ALERT_EMAIL_FROM !== undefined ||
+    raw.ALERT_EMAIL_TO.length > 0;
+  if (emailSet) {
+    const missing = [
+      raw.ALERT_SMTP_URL === undefined ? "ALERT_SMTP_URL" : undefined,
+      raw.ALERT_EMAIL_FROM === undefined ? "ALERT_EMAIL_FROM" : undefined,
+      raw.ALERT_EMAIL_TO.length === 0 ? "ALERT_EMAIL_TO" : undefined,
+    ].filter((v): v is string => v !== undefined);
+    for (const variable of missing)
+      problems.push({
+        variable,
+        message:
+          "is required for the e-mail channel (ALERT_SMTP_URL, ALERT_EMAIL_FROM, ALERT_EMAIL_TO)",
+      });
+    const bad = raw.ALERT_EMAIL_TO.filter((a) => !z.email().safeParse(a).success);
+    for (const address of bad)
+      problems.push({ variable: "ALERT_EMAIL_TO", message: `${address} is not an e-mail address` });
+    if (missing.length === 0 && bad.length === 0 && raw.ALERT_SMTP_URL && raw.ALERT_EMAIL_FROM)
+      channels.push({
+        id: "email",
+        kind: "email",
+        smtpUrl: raw.ALERT_SMTP_URL,
+        from: raw.ALERT_EMAIL_FROM,
+        to: raw.ALERT_EMAIL_TO,
+        mode: modeOf("ALERT_EMAIL_MODE", true),
+      });
+  }
+  if (strict)
+    for (const c of channels)
+      if (c.kind !== "email" && c.mode === "live" && !c.url.startsWith("https:"))
+        problems.push({
+          variable: c.kind === "slack" ? "ALERT_SLACK_WEBHOOK_URL" : "ALERT_WEBHOOK_URL",
+          message: `must be an https URL in ${mode}`,
+        });
+
+  let workingHours: WorkingHours | undefined;
+  if (raw.ALERT_WORKING_HOURS !== undefined) {
+    const [start = "", end = ""] = raw.ALERT_WORKING_HOURS.split("-");
+    const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+    const days = parseDays(raw.ALERT_WORKING_DAYS ?? "mon-fri");
+    if (!days)
+      problems.push({
+        variable: "ALERT_WORKING_DAYS",
+        message: "must be a range like mon-fri or a list like mon,tue,thu",
+      });
+    else if (minutes(start) >= minutes(end))
+      problems.push({
+        variable: "ALERT_WORKING_HOURS",
+        message: "the start must be before the end",
+      });
+    else
+      workingHours = {
+        startMinute: minutes(start),
+        endMinute: minutes(end),
+        days,
+        timeZone: raw.ALERT_TIME_ZONE ?? "UTC",
+      };
+  }
+
+  const integrations: MonitoringConfig["integrations"] = {};
+  for (const id of ["slack", "webhook", "email"] as const) {
+    const channel = channels.find((c) => c.id === id);
+    integrations[`alerts.${id}`] = channel
+      ? { mode: channel.mode, configured: true, detail: `notification channel (${channel.mode})` }
+      : { mode: "off", configured: false, detail: "not configured" };
+  }
+  const provider = raw.EMBEDDING_PROVIDER ?? "local";
+  integrations[`embedding.${provider}`] = {
+    mode: "live",
+    configured: true,
+    detail: provider === "local" ? "local embedder: no network" : "embedding provider API",
+  };
+
+  return {
+    metricsToken: raw.METRICS_TOKEN,
+    channels,
+    integrations,
+    limits: {
+      hourly: raw.ALERT_LIMIT_HOURLY ?? 20,
+      daily: raw.ALERT_LIMIT_DAILY ?? 100,
+      perDomainHourly: raw.ALERT_LIMIT_PER_DOMAIN_HOURLY ?? 10,
+    },
+    workingHours,
+    approvalRecipients: raw.ALERT_APPROVAL_RECIPIENTS ?? 10,
+    ruleOverrides: parseRuleOverrides(raw.ALERT_RULES, problems),
+    dailyBudgetUsd: raw.ALERT_DAILY_BUDGET_USD,
+    syncSloMsPer1000Docs: (raw.SYNC_SLO_SECONDS_PER_1000_DOCS ?? 300) * 1000,
+  };
 }

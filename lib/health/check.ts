@@ -23,6 +23,8 @@ export interface HealthReport {
   mode: string;
   checkedAt: string;
   parts: Record<string, PartHealth>;
+  /** Every outbound integration's mode (live, log-only, off): what this deployment really sends. */
+  integrations: Record<string, { mode: string; configured: boolean }>;
 }
 
 const CHECK_TIMEOUT_MS = 3000;
@@ -184,5 +186,11 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
     : values.some((p) => p.status !== "ok")
       ? "degraded"
       : "ok";
-  return { status, mode: config.mode, checkedAt: new Date().toISOString(), parts };
+  const integrations = Object.fromEntries(
+    Object.entries(config.monitoring.integrations).map(([name, i]) => [
+      name,
+      { mode: i.mode, configured: i.configured },
+    ]),
+  );
+  return { status, mode: config.mode, checkedAt: new Date().toISOString(), parts, integrations };
 }

@@ -4,6 +4,7 @@ import type { Role } from "../auth/roles";
 import { BallastError } from "../errors";
 import { recordInboundEvent } from "../ledger/pipeline";
 import { enforceInbound, limitsOf, withHeaders } from "../limits/policies";
+import { observeHttpRequest } from "../metrics/registry";
 import { getRuntime, type Runtime } from "../runtime";
 import {
   bearerToken,
@@ -44,7 +45,7 @@ export function adminRoute<P = Record<string, never>>(
   options: AdminRouteOptions<P>,
   handler: (ctx: AdminContext<P>) => Promise<Response>,
 ): (request: Request, context: { params: Promise<P> }) => Promise<Response> {
-  return async (request, context) => {
+  const handle = async (request: Request, context: { params: Promise<P> }): Promise<Response> => {
     const requestId = request.headers.get("x-request-id") ?? randomUUID();
     let runtime: Runtime;
     try {
@@ -157,6 +158,17 @@ export function adminRoute<P = Record<string, never>>(
       await audit(key.name, key, "error", status);
       return errorResponse(error, runtime.log);
     }
+  };
+  return async (request, context) => {
+    const started = performance.now();
+    const response = await handle(request, context);
+    observeHttpRequest(
+      `admin:${options.action}`,
+      request.method,
+      response.status,
+      (performance.now() - started) / 1000,
+    );
+    return response;
   };
 }
 

@@ -84,6 +84,7 @@ export const SCHEDULES = {
   cleanup: "0 2 * * *",
   errorRecovery: "*/15 * * * *",
   replay: "30 3 * * *",
+  monitor: "*/5 * * * *",
 } as const;
 
 export type SyncRequestedData = z.output<typeof syncRequestedData>;

@@ -1,4 +1,5 @@
 import { BallastError, errorMessage } from "../errors";
+import { observeStep } from "../metrics/registry";
 import {
   backoffDelayMs,
   isRetryableError as isRetryable,
@@ -86,6 +87,7 @@ export async function runStepWithRetries<T>(
     const started = performance.now();
     try {
       const result = await work();
+      observeStep(workflow.id, id, true, (performance.now() - started) / 1000);
       options.onAttempt?.({
         workflow: workflow.id,
         step: id,
@@ -94,6 +96,7 @@ export async function runStepWithRetries<T>(
       });
       return result === undefined ? result : (JSON.parse(JSON.stringify(result)) as T);
     } catch (error) {
+      observeStep(workflow.id, id, false, (performance.now() - started) / 1000);
       options.onAttempt?.({
         workflow: workflow.id,
         step: id,

@@ -1,6 +1,7 @@
 import { cleanupWorkflow } from "./cleanup";
 import { errorRecoveryWorkflow } from "./error-recovery";
 import { flushOutboxWorkflow } from "./flush-outbox";
+import { monitorWorkflow } from "./monitor";
 import { processBatchWorkflow } from "./process-batch";
 import { replayWorkflow } from "./replay";
 import { scheduleSyncsWorkflow } from "./schedule-syncs";
@@ -12,6 +13,7 @@ export {
   cleanupWorkflow,
   errorRecoveryWorkflow,
   flushOutboxWorkflow,
+  monitorWorkflow,
   processBatchWorkflow,
   replayWorkflow,
   scheduleSyncsWorkflow,
@@ -27,4 +29,5 @@ export const workflows: Workflow[] = [
   cleanupWorkflow,
   errorRecoveryWorkflow,
   replayWorkflow,
+  monitorWorkflow,
 ] as unknown as Workflow[];

@@ -1,0 +1,113 @@
+import { and, asc, eq, gte, sql } from "drizzle-orm";
+import { type Database, rowsOf } from "../../db/client";
+import { metricSamples } from "../../db/schema";
+import { type Figure, labelKey } from "./figures";
+
+/** Raw samples are kept this long, then rolled up to hourly rows. */
+export const RAW_RETENTION_MS = 48 * 3600_000;
+/** Every sample (raw or hourly) is deleted after this long. */
+export const SERIES_RETENTION_MS = 30 * 24 * 3600_000;
+
+/** Figures that other workflows record into the series themselves; the monitor reads, not re-stores, them. */
+export const RECORDED_FIGURES = new Set(["replay_pass_rate"]);
+
+const NAME = /^[a-z][a-z0-9_]{0,80}$/;
+
+/** Stores one tick's figures as raw samples. Returns how many rows were written. */
+export async function storeSamples(db: Database, figures: Figure[], at: Date): Promise<number> {
+  const rows = figures
+    .filter((f) => !f.reused && !RECORDED_FIGURES.has(f.name) && Number.isFinite(f.value))
+    .map((f) => ({ name: f.name, labels: labelKey(f.labels), at, value: f.value }));
+  for (let i = 0; i < rows.length; i += 500)
+    await db.insert(metricSamples).values(rows.slice(i, i + 500));
+  return rows.length;
+}
+
+/**
+ * Records a figure another workflow measured (the replay workflow's pass rate), so the
+ * monitor's rules and the console's charts see it. Name: lower-case snake case.
+ */
+export async function recordSample(
+  db: Database,
+  name: string,
+  value: number,
+  options: { labels?: Record<string, string>; at?: Date } = {},
+): Promise<void> {
+  if (!NAME.test(name)) throw new Error(`figure name ${JSON.stringify(name)} is not snake_case`);
+  if (!Number.isFinite(value)) throw new Error(`figure ${name}: value must be a finite number`);
+  await db.insert(metricSamples).values({
+    name,
+    labels: labelKey(options.labels ?? {}),
+    at: options.at ?? new Date(),
+    value,
+  });
+}
+
+/**
+ * Rolls raw samples older than 48 hours into hourly rows (mean, min, max, sample count) and
+ * deletes them; deletes everything older than 30 days. Safe to repeat: an hour rolled up in
+ * two passes merges into one row.
+ */
+export async function maintainSeries(
+  db: Database,
+  now: Date,
+): Promise<{ rolledUp: number; pruned: number }> {
+  const rawBefore = new Date(now.getTime() - RAW_RETENTION_MS).toISOString();
+  const keepAfter = new Date(now.getTime() - SERIES_RETENTION_MS).toISOString();
+  return db.transaction(async (tx) => {
+    const moved = rowsOf<{ n: number }>(
+      await tx.execute(sql`
+        with old as (
+          delete from metric_samples
+          where resolution = 'raw' and at < ${rawBefore}::timestamptz
+          returning name, labels, at, value
+        ), hourly as (
+          insert into metric_samples (name, labels, at, value, resolution, min, max, samples)
+          select name, labels, date_trunc('hour', at), avg(value), 'hour', min(value), max(value), count(*)::int
+          from old group by name, labels, date_trunc('hour', at)
+          on conflict (name, labels, at) where resolution = 'hour' do update set
+            value = (metric_samples.value * metric_samples.samples + excluded.value * excluded.samples)
+                    / (metric_samples.samples + excluded.samples),
+            min = least(metric_samples.min, excluded.min),
+            max = greatest(metric_samples.max, excluded.max),
+            samples = metric_samples.samples + excluded.samples
+          returning 1
+        )
+        select (select count(*) from old)::int as n`),
+    );
+    const pruned = rowsOf<{ n: number }>(
+      await tx.execute(sql`
+        with gone as (delete from metric_samples where at < ${keepAfter}::timestamptz returning 1)
+        select count(*)::int as n from gone`),
+    );
+    return { rolledUp: Number(moved[0]?.n ?? 0), pruned: Number(pruned[0]?.n ?? 0) };
+  });
+}
+
+export interface SeriesPoint {
+  at: string;
+  labels: string;
+  value: number;
+  resolution: "raw" | "hour";
+}
+
+/** One figure's points since `since` (raw and hourly), oldest first, for charts. */
+export async function readSeries(
+  db: Database,
+  name: string,
+  since: Date,
+  limit = 5000,
+): Promise<SeriesPoint[]> {
+  const rows = await db
+    .select()
+    .from(metricSamples)
+    .where(and(eq(metricSamples.name, name), gte(metricSamples.at, since)))
+    .orderBy(asc(metricSamples.at))
+    .limit(limit);
+  return rows.map((r) => ({
+    at: r.at.toISOString(),
+    labels: r.labels,
+    value: r.value,
+    resolution: r.resolution,
+  }));
+}
