@@ -147,7 +147,7 @@ function reportReplay(report: Report, r: ReplayBenchResult): void {
   report.info(
     "replay",
     "ledger after the full sync: entries / jsonb bytes",
-    `${int(r.ledger.entries)} / ${mib(r.ledger.bytes)}`,
+    `${int(r.ledger.entries)} / ${(r.ledger.bytes / 1024).toFixed(0)} kB`,
     r.ledger.bytes,
   );
   report.info(
