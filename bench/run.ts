@@ -13,6 +13,7 @@ import { type MemoryReport, MemorySampler } from "./memory";
 import { MONITOR_TARGETS, type MonitorMeasurement, measureMonitor } from "./monitor";
 import { openPeer, type PeerSearch, type PeerSync } from "./peer";
 import { PhaseProfiler, type ProfileEntry, type ProfileSummary } from "./profile";
+import { measureReplay, type ReplayBenchResult } from "./replay";
 import { gib, int, mib, Report, seconds, writeResults } from "./report";
 import { type BenchRuntime, openBenchRuntime } from "./runtime";
 import {
@@ -64,6 +65,8 @@ const TARGETS = {
   fullSyncVsPeer: 1.5,
   /** LangChain's incremental time ÷ Ballast's. */
   incrementalVsPeer: 10,
+  /** Full-sync documents/minute with the parity ledger ÷ without it. */
+  ledgerThroughputRatio: 0.95,
 };
 const FRESHNESS_PUSHES = 20;
 /** Runs seeded (SQL) before the console's pages are timed. */
@@ -93,6 +96,9 @@ interface Options {
   keep?: boolean;
   profile?: boolean;
   color: boolean;
+  skipReplay?: boolean;
+  onlyReplay?: boolean;
+  replayRounds: number;
 }
 
 function positiveInt(value: string): number {
@@ -121,7 +127,53 @@ const program = new Command()
   )
   .option("--keep", "keep the temp database and repository clone")
   .option("--profile", `CPU profiles of the syncs, into ${path.relative(ROOT, PROFILE_DIR)}/`)
-  .option("--no-color", "no colours in the table");
+  .option("--no-color", "no colours in the table")
+  .option("--skip-replay", "skip the ledger overhead and the replay of the incremental run")
+  .option(
+    "--only-replay",
+    "run only the replay section (ledger overhead, replay of the incremental run)",
+  )
+  .option(
+    "--replay-rounds <n>",
+    "full syncs per ledger setting for the overhead ratio (alternated)",
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 10)
+        throw new InvalidArgumentError("must be a whole number from 1 to 10");
+      return n;
+    },
+    2,
+  );
+
+/** The replay section's rows. */
+function reportReplay(report: Report, r: ReplayBenchResult): void {
+  report.check(
+    "replay",
+    `ledger overhead: full-sync documents/min with ÷ without (median of ${r.rounds})`,
+    `${r.throughputRatio} (${r.ledgerOnDocumentsPerMinute.map(int).join(", ")} vs ${r.ledgerOffDocumentsPerMinute.map(int).join(", ")})`,
+    r.throughputRatio,
+    `≥ ${TARGETS.ledgerThroughputRatio}`,
+    r.throughputRatio >= TARGETS.ledgerThroughputRatio,
+  );
+  report.info(
+    "replay",
+    "ledger after the full sync: entries / jsonb bytes",
+    `${int(r.ledger.entries)} / ${(r.ledger.bytes / 1024).toFixed(0)} kB`,
+    r.ledger.bytes,
+  );
+  report.info(
+    "replay",
+    `incremental run replayed (${r.replay.documentsChanged} files changed): event wall time, events/s`,
+    `${seconds(r.replay.eventWallMs)}, ${r.replay.eventsPerSecond} events/s (${r.replay.verdict})`,
+    r.replay.eventWallMs,
+  );
+  report.info(
+    "replay",
+    "whole replay (sandbox, bootstrap index at the starting commit, diff, score); bundle size",
+    `${seconds(r.replay.totalWallMs)}; ${mib(r.replay.bundleBytes)}`,
+    r.replay.totalWallMs,
+  );
+}
 
 const started = Date.now();
 function status(message: string): void {
@@ -179,6 +231,42 @@ async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), "ballast-bench-"));
   const repoDir = path.join(tmp, "repo");
   await git(tmp, ["clone", "-q", "--local", corpus.repoDir, repoDir]);
+  if (opts.onlyReplay) {
+    let replayResult: ReplayBenchResult | undefined;
+    try {
+      replayResult = await measureReplay({
+        corpusRepoDir: corpus.repoDir,
+        tmp,
+        root: ROOT,
+        rounds: opts.replayRounds,
+        changeCount,
+        seed: spec.seed,
+        status,
+      });
+      reportReplay(report, replayResult);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    out(report.render(opts.color && process.stdout.isTTY === true));
+    const finishedAt = new Date();
+    const { repoDir: _omit, ...corpusInfo } = corpus;
+    const written = await writeResults(RESULTS_DIR, startedAt, {
+      version: 2,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      machine,
+      options: { quick: opts.quick ?? false, files, seed: spec.seed, onlyReplay: true },
+      targets: TARGETS,
+      corpus: corpusInfo,
+      replay: replayResult,
+      rows: report.rows,
+      failures: report.failures.map((f) => `${f.section}: ${f.measure}`),
+    });
+    out(`Results: ${written.map((f) => path.relative(ROOT, f)).join(", ")}`);
+    return;
+  }
+  let replayBench: ReplayBenchResult | undefined;
   const profiler = opts.profile
     ? new PhaseProfiler(path.join(PROFILE_DIR, startedAt.toISOString().replace(/:/g, "-")), ROOT)
     : undefined;
@@ -789,6 +877,20 @@ async function main(): Promise<void> {
         monitorResult.metricsCold.p95Ms < MONITOR_TARGETS.metricsP95Ms,
       );
     }
+    if (!opts.skipReplay) {
+      await (bench as BenchRuntime | undefined)?.runtime.close();
+      bench = undefined;
+      replayBench = await measureReplay({
+        corpusRepoDir: corpus.repoDir,
+        tmp,
+        root: ROOT,
+        rounds: opts.replayRounds,
+        changeCount,
+        seed: spec.seed,
+        status,
+      });
+      reportReplay(report, replayBench);
+    } else report.skip("replay", "ledger overhead, replay", "", "skipped (--skip-replay)");
   } finally {
     await bench?.runtime.close();
     if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
@@ -824,6 +926,7 @@ async function main(): Promise<void> {
       skipConsole: opts.skipConsole ?? false,
       skipMonitor: opts.skipMonitor ?? false,
       profile: opts.profile ?? false,
+      skipReplay: opts.skipReplay ?? false,
     },
     targets: TARGETS,
     corpus: corpusInfo,
@@ -847,6 +950,7 @@ async function main(): Promise<void> {
     freshness: freshness ?? null,
     console: consolePages ?? null,
     monitor: monitorResult ?? null,
+    replay: replayBench ?? null,
     rows: report.rows,
     failures: failures.map((f) => `${f.section}: ${f.measure}`),
   });

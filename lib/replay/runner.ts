@@ -247,7 +247,7 @@ export async function runReplay(
               continue;
             }
             // The index as it stood before the window: built by the current code at the cursor.
-            await setBranch(repo.dir, plan.cursorBefore.branch ?? repo.branch, cursor);
+            await setBranch(repo.dir, repo.branch, cursor);
             await syncSourceLocally(deps, {
               sourceId: run.sourceId,
               mode: "full",
@@ -256,7 +256,7 @@ export async function runReplay(
             });
           }
         }
-        await setBranch(repo.dir, plan.branch ?? repo.branch, plan.toCommit);
+        await setBranch(repo.dir, repo.branch, plan.toCommit);
         const others = [...replayable.keys()].filter((id) => id !== run.sourceId);
         const db = runtime.db;
         const before = await Promise.all(others.map((id) => indexDigest(db, id)));

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rowsOf } from "../../db/client";
 import { flushOutbox } from "../../inngest/functions/flush-outbox";
 import { processBatchFn } from "../../inngest/functions/process-batch";
+import { replay } from "../../inngest/functions/replay";
 import { scheduleSyncs } from "../../inngest/functions/schedule-syncs";
 import { syncSource } from "../../inngest/functions/sync-source";
 import { enqueueEvents } from "../../lib/outbox/outbox";
@@ -27,6 +28,7 @@ const sent = (...ids: string[]) =>
   ids.map((id) => ({ id, handler: () => ({ ids: [] as string[] }) }));
 
 type AnyFunction =
+  | typeof replay
   | typeof syncSource
   | typeof processBatchFn
   | typeof scheduleSyncs
@@ -155,6 +157,19 @@ describe("Inngest dashboard replays change nothing", () => {
     const flush = { id: "dash-flush-1", name: "workflow/flush-outbox.requested", data: {} };
     await execute(flushOutbox, flush, []);
     finished.push({ name: "flush-outbox", fn: flushOutbox, event: flush, steps: [] });
+
+    // The nightly replay: its sandbox embeds locally, so even its first run calls no provider.
+    const requestsBeforeReplay = openai.requests.length;
+    const nightly = {
+      id: "dash-replay-1",
+      name: "workflow/replay.requested",
+      data: { at: new Date(Date.now() + 60_000).toISOString() },
+    };
+    const outcome = (await execute(replay, nightly, [])) as { events: number; gatePassed: boolean };
+    expect(outcome.events).toBe(1);
+    expect(outcome.gatePassed).toBe(true);
+    expect(openai.requests.length).toBe(requestsBeforeReplay);
+    finished.push({ name: "replay", fn: replay, event: nightly, steps: [] });
   }, 240_000);
 
   afterAll(async () => {
@@ -166,12 +181,18 @@ describe("Inngest dashboard replays change nothing", () => {
 
   it("ran every function once, embedding through the provider", () => {
     expect(finished.map((f) => f.name)).toEqual(
-      expect.arrayContaining(["sync-source", "process-batch", "schedule-syncs", "flush-outbox"]),
+      expect.arrayContaining([
+        "sync-source",
+        "process-batch",
+        "schedule-syncs",
+        "flush-outbox",
+        "replay",
+      ]),
     );
     expect(openai.requests.length).toBeGreaterThan(0);
   });
 
-  for (const name of ["sync-source", "process-batch", "schedule-syncs", "flush-outbox"]) {
+  for (const name of ["sync-source", "process-batch", "schedule-syncs", "flush-outbox", "replay"]) {
     it(`a dashboard replay of ${name} creates no row and calls no embedding API`, async () => {
       const runs = finished.filter((f) => f.name === name);
       expect(runs.length).toBeGreaterThan(0);
