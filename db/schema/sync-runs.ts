@@ -81,6 +81,9 @@ export const syncRuns = pgTable(
     index("sync_runs_source_idx").on(t.sourceId, t.queuedAt),
     index("sync_runs_status_idx").on(t.status),
     index("sync_runs_correlation_idx").on(t.correlationId),
+    /** The monitor's windows (runs finished in the last 5 minutes … 3 days; started in 24 h). */
+    index("sync_runs_finished_idx").on(t.finishedAt),
+    index("sync_runs_queued_idx").on(t.queuedAt),
     check(
       "sync_runs_status_check",
       sql`${t.status} in ('queued', 'running', 'succeeded', 'completed_with_errors', 'failed', 'cancelled')`,

@@ -128,7 +128,9 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
         coalesce(sum(r.failed), 0)::int as docs_failed
       from (values ('5m', interval '5 minutes'), ('30m', interval '30 minutes'), ('1h', interval '1 hour'),
                    ('6h', interval '6 hours'), ('3d', interval '3 days')) w(name, span)
-      left join sync_runs r on r.finished_at > ${at}::timestamptz - w.span and r.finished_at <= ${at}::timestamptz
+      left join (select status, processed, failed, finished_at from sync_runs
+                 where finished_at > ${at}::timestamptz - interval '3 days') r
+        on r.finished_at > ${at}::timestamptz - w.span and r.finished_at <= ${at}::timestamptz
       group by w.name`),
   );
   for (const w of windows) {
@@ -248,12 +250,13 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
   const slo = options.monitoring.syncSloMsPer1000Docs;
   const latest = rowsOf<{ source: string; planned: number; seconds: number; finished: boolean }>(
     await db.execute(sql`
-      select distinct on (r.source_id) s.name as source, r.planned,
+      select s.name as source, r.planned,
         extract(epoch from (coalesce(r.finished_at, ${at}::timestamptz) - r.started_at))::float8 as seconds,
         r.finished_at is not null as finished
-      from sync_runs r join sources s on s.id = r.source_id
-      where r.started_at is not null and r.status <> 'cancelled'
-      order by r.source_id, r.started_at desc`),
+      from sources s cross join lateral (
+        select planned, started_at, finished_at from sync_runs
+        where source_id = s.id and started_at is not null and status <> 'cancelled'
+        order by queued_at desc limit 1) r`),
   );
   for (const run of latest) {
     const budgetSeconds = Math.max(slo, (n(run.planned) / 1000) * slo) / 1000;

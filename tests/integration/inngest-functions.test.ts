@@ -3,10 +3,13 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rowsOf } from "../../db/client";
 import { flushOutbox } from "../../inngest/functions/flush-outbox";
+import { monitor } from "../../inngest/functions/monitor";
 import { processBatchFn } from "../../inngest/functions/process-batch";
 import { scheduleSyncs } from "../../inngest/functions/schedule-syncs";
 import { syncSource } from "../../inngest/functions/sync-source";
 import { functions } from "../../inngest/index";
+import { listAlerts } from "../../lib/alerts/records";
+import { recordSample } from "../../lib/monitoring/series";
 import { enqueueEvents } from "../../lib/outbox/outbox";
 import { createRun, getRun, listRuns } from "../../lib/pipeline/runs";
 import { addSource, listSources, type SourceRecord } from "../../lib/pipeline/source-records";
@@ -80,7 +83,10 @@ describe("Inngest functions through @inngest/test", () => {
   it("serves every function from one list", () => {
     const ids = functions.map((f) => f.id());
     expect(ids.sort()).toEqual([
+      "cleanup",
+      "error-recovery",
       "flush-outbox",
+      "monitor",
       "process-batch",
       "replay",
       "schedule-syncs",
@@ -233,6 +239,24 @@ describe("Inngest functions through @inngest/test", () => {
     );
     expect(rows[0]).toMatchObject({ status: "pending", attempts: 1 });
     expect(rows[0]?.last_error).toBeTruthy();
+  });
+
+  it("monitor measures, evaluates the rules and stores the series on its cron", async () => {
+    await recordSample(rt.db, "replay_pass_rate", 0.5);
+    const { result, error } = await new InngestTestEngine({
+      function: monitor,
+      events: [{ name: "inngest/scheduled.timer", data: {} }],
+    }).execute();
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ fired: ["replay-pass-rate"] });
+    const [stored] = rowsOf<{ n: number }>(
+      await rt.db.execute(
+        sql`select count(*)::int as n from metric_samples where name = 'sync_runs'`,
+      ),
+    );
+    expect(stored?.n).toBe(6);
+    const alerts = await listAlerts(rt.db, { status: "firing" });
+    expect(alerts.map((a) => a.key)).toContain("replay-pass-rate");
   });
 
   // Kept last: an execution paused at a waitForEvent stays open inside the test engine.

@@ -50,7 +50,8 @@ describe("configuration", () => {
     });
     expect(config.embedding.provider).toBe("local");
     const lines = summaryLines(config);
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(7);
+    expect(lines.join("\n")).toMatch(/outbound: alerts\.slack off \(not configured\)/);
     expect(lines.join("\n")).toMatch(/database: PGlite.*embedded/);
     expect(lines.join("\n")).toMatch(/redis: in-process store/);
     expect(lines.join("\n")).toMatch(/archive: folder \(embedded\)/);
