@@ -21,6 +21,9 @@ import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
 const SEARCH_LIMIT = 5;
 
+/** The counts each fault test observed, for the closing note (vitest shows stdout). */
+const report = (line: string) => process.stdout.write(`${line}\n`);
+
 describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
   let rt: TestRuntime;
   let viewer: string;
@@ -95,7 +98,7 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
       }),
     );
     expect(other.status).toBe(200);
-    console.info(
+    report(
       `[fault inbound limiter] ${SEARCH_LIMIT + 10} requests: ${statuses.filter((s) => s === 200).length} × 200, ${statuses.filter((s) => s === 429).length} × 429 (Retry-After ${last?.headers.get("retry-after")})`,
     );
   });
