@@ -11,11 +11,13 @@ import { GET as searchGet } from "../../app/api/search/route";
 import { rowsOf } from "../../db/client";
 import { createApiKey } from "../../lib/auth/api-keys";
 import { ProviderError } from "../../lib/errors";
+import { createRun, finishRun } from "../../lib/pipeline/runs";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
 import { recordEventFailure } from "../../lib/recovery/dlq";
 import { recordFunctionFailure } from "../../lib/recovery/recover";
 import { setRuntime } from "../../lib/runtime";
 import { recoverLocally } from "../../lib/workflows/recover-now";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
@@ -72,6 +74,9 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
   });
 
   it("inbound limiter: N+10 searches in the window, exactly N pass, the rest 429 with Retry-After and RateLimit-*", async () => {
+    // The sliding window weighs the previous minute's count: send all N+10 inside one minute.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_050 - intoMinute));
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < SEARCH_LIMIT + 10; i++) {
@@ -246,6 +251,30 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
       await rt.db.execute(sql`select key, status from alerts where rule = 'sync.failed'`),
     );
     expect(alerts).toEqual([{ key: `sync.failed:${source.id}`, status: "firing" }]);
+  });
+
+  it("a failed sync raises sync.failed whichever driver ran it; a later good run resolves it", async () => {
+    const failed = await createRun(rt.db, {
+      sourceId: source.id,
+      trigger: "cli",
+      mode: "full",
+      dedupeKey: "failed-sync-1",
+    });
+    await finishRun(rt.db, failed.id, "failed", { error: "plan failed: github is unavailable" });
+    await recoverLocally(rt.deps);
+    const firing = rowsOf<{ status: string; source_id: string }>(
+      await rt.db.execute(
+        sql`select status, source_id from alerts where key = ${`sync.failed:${source.id}`}`,
+      ),
+    );
+    expect(firing).toEqual([{ status: "firing", source_id: source.id }]);
+    const good = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "full" });
+    expect(good.status).toBe("succeeded");
+    await recoverLocally(rt.deps);
+    const after = rowsOf<{ status: string }>(
+      await rt.db.execute(sql`select status from alerts where key = ${`sync.failed:${source.id}`}`),
+    );
+    expect(after).toEqual([{ status: "resolved" }]);
   });
 
   it("parks an entry after the recovery cap and raises the DLQ depth alert over the threshold", async () => {
