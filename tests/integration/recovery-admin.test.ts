@@ -11,6 +11,7 @@ import { GET as searchGet } from "../../app/api/search/route";
 import { rowsOf } from "../../db/client";
 import { createApiKey } from "../../lib/auth/api-keys";
 import { ProviderError } from "../../lib/errors";
+import { githubWebhookResponse } from "../../lib/http/webhook";
 import { createRun, finishRun } from "../../lib/pipeline/runs";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
 import { recordEventFailure } from "../../lib/recovery/dlq";
@@ -57,7 +58,9 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
     );
 
   beforeAll(async () => {
-    rt = await createTestRuntime({ RATE_LIMIT_OVERRIDES: `search=${SEARCH_LIMIT}/1m` });
+    rt = await createTestRuntime({
+      RATE_LIMIT_OVERRIDES: `search=${SEARCH_LIMIT}/1m,webhook=3/1m`,
+    });
     setRuntime(rt);
     viewer = (await createApiKey(rt.db, { name: "reader", role: "viewer", createdBy: "t" })).key;
     operator = (await createApiKey(rt.db, { name: "ops", role: "operator", createdBy: "t" })).key;
@@ -107,6 +110,28 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
     report(
       `[fault inbound limiter] ${SEARCH_LIMIT + 10} requests: ${statuses.filter((s) => s === 200).length} × 200, ${statuses.filter((s) => s === 429).length} × 429 (Retry-After ${last?.headers.get("retry-after")})`,
     );
+  });
+
+  it("the webhook route is limited per client address (429 with headers before any processing)", async () => {
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_050 - intoMinute));
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await githubWebhookResponse(
+        new Request("http://localhost/api/webhooks/github", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-github-event": "ping" },
+          body: "{}",
+        }),
+        async () => {},
+      );
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, 3).every((s) => s !== 429)).toBe(true);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+    expect(last?.headers.get("ratelimit-limit")).toBe("3");
+    expect(last?.headers.get("retry-after")).toMatch(/^\d+$/);
   });
 
   it("lists breakers, shows an open one in health, and an admin resets it (audited)", async () => {
