@@ -13,6 +13,7 @@ import { type MemoryReport, MemorySampler } from "./memory";
 import { MONITOR_TARGETS, type MonitorMeasurement, measureMonitor } from "./monitor";
 import { openPeer, type PeerSearch, type PeerSync } from "./peer";
 import { PhaseProfiler, type ProfileEntry, type ProfileSummary } from "./profile";
+import { measureRecovery, RECOVERY_TARGETS, type RecoveryMeasurement } from "./recovery";
 import { measureReplay, type ReplayBenchResult } from "./replay";
 import { gib, int, mib, Report, seconds, writeResults } from "./report";
 import { type BenchRuntime, openBenchRuntime } from "./runtime";
@@ -93,6 +94,8 @@ interface Options {
   skipFreshness?: boolean;
   skipConsole?: boolean;
   skipMonitor?: boolean;
+  skipRecovery?: boolean;
+  onlyRecovery?: boolean;
   keep?: boolean;
   profile?: boolean;
   color: boolean;
@@ -125,6 +128,11 @@ const program = new Command()
     "--skip-monitor",
     "skip the monitor workflow and /api/metrics (100,000 chunks, 10,000 runs)",
   )
+  .option(
+    "--skip-recovery",
+    "skip the error-recovery section (breaker/limiter overhead, sync under faults)",
+  )
+  .option("--only-recovery", "run only the error-recovery section")
   .option("--keep", "keep the temp database and repository clone")
   .option("--profile", `CPU profiles of the syncs, into ${path.relative(ROOT, PROFILE_DIR)}/`)
   .option("--no-color", "no colours in the table")
@@ -191,8 +199,41 @@ function phasePeak(memory: MemoryReport): number {
     : memory.peakRssBytes;
 }
 
+/** The error-recovery rows of the report. */
+function reportRecovery(report: Report, m: RecoveryMeasurement): void {
+  for (const o of m.overhead)
+    report.info(
+      "recovery",
+      `${o.what} call overhead p50 / p99 (${o.store}, ${o.calls} calls)`,
+      `${o.p50Ms} ms / ${o.p99Ms} ms`,
+      o.p99Ms,
+    );
+  if (m.redisSkipped)
+    report.skip("recovery", "overhead on real Redis", "", `skipped (${m.redisSkipped})`);
+  report.check(
+    "recovery",
+    `full sync throughput, 30 % provider 500s ÷ clean (${m.sync.files} files)`,
+    `${m.sync.ratio} (${m.sync.faultyMs} ms vs ${m.sync.cleanMs} ms; ${m.sync.injected}/${m.sync.faultyRequests} calls failed${m.sync.breakerOpened ? "; breaker opened" : ""})`,
+    m.sync.ratio,
+    `≥ ${RECOVERY_TARGETS.faultyThroughputRatio}`,
+    m.sync.ratio >= RECOVERY_TARGETS.faultyThroughputRatio,
+  );
+}
+
 async function main(): Promise<void> {
   const opts = program.parse().opts<Options>();
+  if (opts.onlyRecovery) {
+    const machine = await machineInfo(ROOT);
+    out(
+      `Ballast bench: error recovery only (${machine.cpuModel} × ${machine.cpuCount}, ${machine.date})`,
+    );
+    const report = new Report();
+    const recovery = await measureRecovery({ quick: opts.quick ?? false, status });
+    reportRecovery(report, recovery);
+    out(report.render(opts.color && process.stdout.isTTY === true));
+    await writeResults(RESULTS_DIR, new Date(), { version: 2, machine, recovery }, "recovery");
+    return;
+  }
   const files = opts.files ?? (opts.quick ? 1_000 : 10_000);
   const spec = { seed: opts.seed, files, bytes: files * BYTES_PER_FILE };
   const changeCount = Math.max(1, Math.round(files * 0.01));
@@ -291,6 +332,7 @@ async function main(): Promise<void> {
   if (opts.peer) await git(tmp, ["clone", "-q", "--local", corpus.repoDir, peerRepo]);
   let consolePages: ConsoleMeasurement | undefined;
   let monitorResult: MonitorMeasurement | undefined;
+  let recovery: RecoveryMeasurement | undefined;
   try {
     status(`opening PGlite at ${path.join(tmp, "data", "pglite")}`);
     const openSampler = await new MemorySampler(100).start();
@@ -891,6 +933,18 @@ async function main(): Promise<void> {
       });
       reportReplay(report, replayBench);
     } else report.skip("replay", "ledger overhead, replay", "", "skipped (--skip-replay)");
+    // 7. Error recovery: breaker/limiter overhead, a full sync under injected provider faults.
+    if (opts.skipRecovery)
+      report.skip(
+        "recovery",
+        "sync under 30 % provider 500s ÷ clean",
+        "≥ 0.5",
+        "skipped (--skip-recovery)",
+      );
+    else {
+      recovery = await measureRecovery({ quick: opts.quick ?? false, status });
+      reportRecovery(report, recovery);
+    }
   } finally {
     await bench?.runtime.close();
     if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
@@ -937,6 +991,7 @@ async function main(): Promise<void> {
       sync,
     })),
     search: search ?? null,
+    recovery: recovery ?? null,
     recall: recall ?? null,
     efSweep,
     searchByMode: largeSearch ?? null,

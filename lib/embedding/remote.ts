@@ -1,6 +1,7 @@
-import { errorMessage, ProviderError } from "../errors";
+import { BallastError, errorMessage, ProviderError } from "../errors";
 import { createScrubber } from "../log/scrub";
 import {
+  isRetryableError,
   RETRY_DEFAULTS,
   rateLimitResetMsFromHeaders,
   retry,
@@ -120,6 +121,11 @@ export abstract class RemoteEmbedder implements EmbeddingProvider {
           maxDelayMs: this.options.retryMaxDelayMs ?? RETRY_DEFAULTS.maxDelayMs,
           maxRetryAfterMs: this.options.maxRetryAfterMs ?? RETRY_DEFAULTS.maxRetryAfterMs,
           signal,
+          // Redis (the shared budget) failing is not the provider's fault: the caller's step
+          // retries it, the provider is not asked again in-process.
+          isRetryable: (error) =>
+            isRetryableError(error) &&
+            !(error instanceof BallastError && error.code.startsWith("redis_")),
           onRetry: ({ attempt, delayMs, error, message }) =>
             this.options.onRetry?.({
               provider: this.provider,

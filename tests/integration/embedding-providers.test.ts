@@ -182,10 +182,10 @@ describe.each(harnesses)("$name provider against its fake server", (h) => {
       [1, 500],
       [2, 503],
     ]);
-    // Backoff ceilings 8 and 16 ms, jittered down to no less than half.
-    expect(notices[0]?.delayMs).toBeGreaterThanOrEqual(4);
+    // Backoff ceilings 8 and 16 ms, full jitter: anywhere from 0 to the ceiling.
+    expect(notices[0]?.delayMs).toBeGreaterThanOrEqual(0);
     expect(notices[0]?.delayMs).toBeLessThanOrEqual(8);
-    expect(notices[1]?.delayMs).toBeGreaterThanOrEqual(8);
+    expect(notices[1]?.delayMs).toBeGreaterThanOrEqual(0);
     expect(notices[1]?.delayMs).toBeLessThanOrEqual(16);
     expect(usage).toMatchObject({ requests: 3, retries: 2 });
     expect(usage.tokens).toBe(h.fake().requests[2]?.billedTokens);

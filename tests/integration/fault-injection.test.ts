@@ -27,6 +27,9 @@ const keyspace = new MemoryKeyspace();
  * Faults injected at the network edge (a loopback provider that errors, stalls, refuses with
  * 429 or is down), against the real pipeline on PGlite. Every test prints the counts it saw.
  */
+/** The counts each fault test observed, for the closing note (vitest shows stdout). */
+const report = (line: string) => process.stdout.write(`${line}\n`);
+
 describe("fault injection", () => {
   let repo: TestRepo;
   let openai: FakeOpenAI;
@@ -119,8 +122,7 @@ describe("fault injection", () => {
     expect([...embeddedTimes.values()].every((n) => n === 1)).toBe(true);
     expect(errors).toBeGreaterThan(0);
     expect(stalls).toBeGreaterThan(0);
-    // biome-ignore lint/suspicious/noConsole: the counts each fault produced, for the closing note
-    console.info(
+    report(
       `[fault 30% 500 + 10% stall] requests ${requests.length}: ${errors} injected 500s, ${stalls} stalls, ${answered.length} answered; distinct chunks ${chunks?.n}, each embedded once; index equals the clean sync's (${clean.documents.length} documents, ${clean.chunks.length} chunks)`,
     );
   }, 120_000);
@@ -180,8 +182,7 @@ describe("fault injection", () => {
     );
     expect(left).toEqual({ open: 0, resolved: 15 });
     expect(await snapshotIndex(rt.db, source.id)).toEqual(clean);
-    // biome-ignore lint/suspicious/noConsole: the counts each fault produced, for the closing note
-    console.info(
+    report(
       `[fault provider down] calls reaching the provider: ${calls.length} (5 to open, ${probes.length} probes ≥ ${OPEN_MS} ms apart); DLQ before recovery 15 pending (breaker_open, embedding:openai); after error-recovery: ${recovered.redriven} re-driven, open 0, resolved 15; index equals the clean sync's`,
     );
   }, 120_000);
@@ -196,8 +197,7 @@ describe("fault injection", () => {
     const gap = (second?.receivedAt ?? 0) - (first?.receivedAt ?? 0);
     expect(first?.status).toBe(429);
     expect(gap).toBeGreaterThanOrEqual(2000);
-    // biome-ignore lint/suspicious/noConsole: the counts each fault produced, for the closing note
-    console.info(`[fault 429 Retry-After: 2] 2 calls, the second ${gap} ms after the first`);
+    report(`[fault 429 Retry-After: 2] 2 calls, the second ${gap} ms after the first`);
   }, 30_000);
 
   describe.each([
@@ -270,8 +270,7 @@ describe("fault injection", () => {
         expect(requests).toHaveLength(16);
         expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(TPM);
         expect(perWindow.size).toBeGreaterThanOrEqual(Math.ceil(total / TPM));
-        // biome-ignore lint/suspicious/noConsole: the counts each fault produced, for the closing note
-        console.info(
+        report(
           `[fault TPM ${_name}] 4 concurrent batches, ${requests.length} calls, ${total} tokens over ${perWindow.size} windows of ${WINDOW} ms; per window: ${[...perWindow.values()].join(", ")} (budget ${TPM})`,
         );
       } finally {
@@ -313,8 +312,7 @@ describe("fault injection", () => {
     }
     expect(await count()).toEqual(rows);
     expect(openai.requests.length).toBe(calls);
-    // biome-ignore lint/suspicious/noConsole: the counts each fault produced, for the closing note
-    console.info(
+    report(
       `[fault replayed event x2] rows before ${JSON.stringify(rows)}, after the same; embedding calls before ${calls}, after ${openai.requests.length}`,
     );
   }, 60_000);

@@ -34,6 +34,7 @@ describe("GET /api/health", () => {
     expect(status).toBe(200);
     expect(Object.keys(body.parts).sort()).toEqual([
       "archive",
+      "breakers",
       "database",
       "embedding",
       "inngest",

@@ -11,15 +11,21 @@ import { GET as searchGet } from "../../app/api/search/route";
 import { rowsOf } from "../../db/client";
 import { createApiKey } from "../../lib/auth/api-keys";
 import { ProviderError } from "../../lib/errors";
+import { githubWebhookResponse } from "../../lib/http/webhook";
+import { createRun, finishRun } from "../../lib/pipeline/runs";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
 import { recordEventFailure } from "../../lib/recovery/dlq";
 import { recordFunctionFailure } from "../../lib/recovery/recover";
 import { setRuntime } from "../../lib/runtime";
 import { recoverLocally } from "../../lib/workflows/recover-now";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { createTestRepo, removeTempDirs } from "../support/git-repo";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
 const SEARCH_LIMIT = 5;
+
+/** The counts each fault test observed, for the closing note (vitest shows stdout). */
+const report = (line: string) => process.stdout.write(`${line}\n`);
 
 describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
   let rt: TestRuntime;
@@ -52,7 +58,9 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
     );
 
   beforeAll(async () => {
-    rt = await createTestRuntime({ RATE_LIMIT_OVERRIDES: `search=${SEARCH_LIMIT}/1m` });
+    rt = await createTestRuntime({
+      RATE_LIMIT_OVERRIDES: `search=${SEARCH_LIMIT}/1m,webhook=3/1m`,
+    });
     setRuntime(rt);
     viewer = (await createApiKey(rt.db, { name: "reader", role: "viewer", createdBy: "t" })).key;
     operator = (await createApiKey(rt.db, { name: "ops", role: "operator", createdBy: "t" })).key;
@@ -69,6 +77,9 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
   });
 
   it("inbound limiter: N+10 searches in the window, exactly N pass, the rest 429 with Retry-After and RateLimit-*", async () => {
+    // The sliding window weighs the previous minute's count: send all N+10 inside one minute.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_050 - intoMinute));
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < SEARCH_LIMIT + 10; i++) {
@@ -87,9 +98,8 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
     expect(last?.headers.get("ratelimit-limit")).toBe(String(SEARCH_LIMIT));
     expect(last?.headers.get("ratelimit-remaining")).toBe("0");
     expect(Number(last?.headers.get("ratelimit-reset"))).toBeGreaterThanOrEqual(1);
-    expect(((await (last as Response).json()) as { error: { code: string } }).error.code).toBe(
-      "rate_limited",
-    );
+    const limitedBody = (await last?.json()) as { error?: { code: string } } | undefined;
+    expect(limitedBody?.error?.code).toBe("rate_limited");
     // Another key has its own budget.
     const other = await searchGet(
       new Request("http://localhost/api/search?q=alpha", {
@@ -97,10 +107,31 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
       }),
     );
     expect(other.status).toBe(200);
-    // biome-ignore lint/suspicious/noConsole: the counts each fault produced, for the closing note
-    console.info(
+    report(
       `[fault inbound limiter] ${SEARCH_LIMIT + 10} requests: ${statuses.filter((s) => s === 200).length} × 200, ${statuses.filter((s) => s === 429).length} × 429 (Retry-After ${last?.headers.get("retry-after")})`,
     );
+  });
+
+  it("the webhook route is limited per client address (429 with headers before any processing)", async () => {
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_050 - intoMinute));
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await githubWebhookResponse(
+        new Request("http://localhost/api/webhooks/github", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-github-event": "ping" },
+          body: "{}",
+        }),
+        async () => {},
+      );
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, 3).every((s) => s !== 429)).toBe(true);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+    expect(last?.headers.get("ratelimit-limit")).toBe("3");
+    expect(last?.headers.get("retry-after")).toMatch(/^\d+$/);
   });
 
   it("lists breakers, shows an open one in health, and an admin resets it (audited)", async () => {
@@ -245,6 +276,30 @@ describe("breakers, the dead-letter queue and rate limits over HTTP", () => {
       await rt.db.execute(sql`select key, status from alerts where rule = 'sync.failed'`),
     );
     expect(alerts).toEqual([{ key: `sync.failed:${source.id}`, status: "firing" }]);
+  });
+
+  it("a failed sync raises sync.failed whichever driver ran it; a later good run resolves it", async () => {
+    const failed = await createRun(rt.db, {
+      sourceId: source.id,
+      trigger: "cli",
+      mode: "full",
+      dedupeKey: "failed-sync-1",
+    });
+    await finishRun(rt.db, failed.id, "failed", { error: "plan failed: github is unavailable" });
+    await recoverLocally(rt.deps);
+    const firing = rowsOf<{ status: string; source_id: string }>(
+      await rt.db.execute(
+        sql`select status, source_id from alerts where key = ${`sync.failed:${source.id}`}`,
+      ),
+    );
+    expect(firing).toEqual([{ status: "firing", source_id: source.id }]);
+    const good = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "full" });
+    expect(good.status).toBe("succeeded");
+    await recoverLocally(rt.deps);
+    const after = rowsOf<{ status: string }>(
+      await rt.db.execute(sql`select status from alerts where key = ${`sync.failed:${source.id}`}`),
+    );
+    expect(after).toEqual([{ status: "resolved" }]);
   });
 
   it("parks an entry after the recovery cap and raises the DLQ depth alert over the threshold", async () => {
