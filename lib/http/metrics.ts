@@ -26,6 +26,7 @@ export async function metricsResponse(request: Request): Promise<Response> {
     const { body, contentType } = await renderMetrics({
       db: runtime.db,
       redis: runtime.redis,
+      breakers: runtime.breakers,
       monitoring: runtime.config.monitoring,
     });
     status = 200;

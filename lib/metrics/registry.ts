@@ -3,6 +3,7 @@ import type { Database } from "../../db/client";
 import type { MonitoringConfig } from "../config";
 import { computeFigures, FIGURE_HELP, type Figure } from "../monitoring/figures";
 import type { RedisStore } from "../redis";
+import type { BreakerRegistry } from "../resilience/breaker";
 
 /**
  * The Prometheus registry behind GET /api/metrics. Two kinds of series:
@@ -93,6 +94,7 @@ export function observeStep(workflow: string, step: string, ok: boolean, seconds
 export interface MetricsSource {
   db: Database;
   redis?: RedisStore;
+  breakers?: BreakerRegistry;
   monitoring: MonitoringConfig;
 }
 
@@ -106,6 +108,7 @@ export async function renderMetrics(
     const figures = await computeFigures(source.db, {
       monitoring: source.monitoring,
       redis: source.redis,
+      breakers: source.breakers,
       now: new Date(now),
       vectorCounts: "stored",
     });

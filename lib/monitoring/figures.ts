@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import type { MonitoringConfig } from "../config";
 import type { RedisStore } from "../redis";
+import type { BreakerRegistry } from "../resilience/breaker";
 
 /**
  * The figures the monitor computes, from the database and Redis: what every instance shares,
@@ -20,6 +21,8 @@ export interface Figure {
 export interface FigureOptions {
   monitoring: Pick<MonitoringConfig, "dailyBudgetUsd" | "syncSloMsPer1000Docs">;
   redis?: RedisStore;
+  /** The dependencies' circuit breakers (their state lives in Redis, shared by instances). */
+  breakers?: BreakerRegistry;
   now?: Date;
   /**
    * Vector counts scan every chunk (about a second at 100,000 chunks on PGlite): "compute"
@@ -51,9 +54,10 @@ export const FIGURE_HELP: Record<string, string> = {
   outbox_oldest_age_seconds: "Age of the oldest pending outbox event",
   run_queue_depth: "Queued sync runs and pending embedded-runner jobs",
   run_queue_oldest_age_seconds: "Age of the oldest queued run or pending job",
-  dlq_depth: "Dead-lettered entries (dead outbox events and failed jobs)",
-  dlq_oldest_age_seconds: "Age of the oldest dead-lettered entry",
-  breaker_open: "1 when a breaker is open, by breaker",
+  dlq_depth:
+    "Open dead-letter entries (pending and parked), dead outbox events and failed embedded-runner jobs",
+  dlq_oldest_age_seconds: "Age of the oldest of those",
+  breaker_open: "1 when a breaker is open, by breaker (dependencies and notification channels)",
   breaker_open_seconds: "How long a breaker has been open, by breaker",
   vector_count: "Stored chunk vectors, by embedding space",
   redis_up: "1 when Redis answered a ping",
@@ -164,8 +168,8 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
   const errors = rowsOf<{ source: string; kind: string; count: number }>(
     await db.execute(sql`
       select s.name as source, e.kind, e.count::int as count from (
-        select source_id, 'document' as kind, count(*) as count from document_failures
-          where last_failed_at > ${at}::timestamptz - interval '24 hours' group by source_id
+        select source_id, 'document' as kind, count(*) as count from dead_letters
+          where kind = 'document' and last_seen_at > ${at}::timestamptz - interval '24 hours' group by source_id
         union all
         select source_id, 'run' as kind, count(*) as count from sync_runs
           where status = 'failed' and finished_at > ${at}::timestamptz - interval '24 hours' group by source_id
@@ -188,7 +192,9 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
         (select extract(epoch from min(run_after)) from workflow_jobs where status = 'pending' and run_after <= ${at}::timestamptz) as jobs_oldest,
         (select count(*) from workflow_jobs where status = 'failed')::int as jobs_failed,
         (select extract(epoch from min(created_at)) from outbox_events where status = 'dead') as dead_oldest,
-        (select extract(epoch from min(finished_at)) from workflow_jobs where status = 'failed') as failed_oldest
+        (select extract(epoch from min(finished_at)) from workflow_jobs where status = 'failed') as failed_oldest,
+        (select count(*) from dead_letters where status in ('pending', 'parked'))::int as letters_open,
+        (select extract(epoch from min(first_seen_at)) from dead_letters where status in ('pending', 'parked')) as letters_oldest
     `),
   );
   const q = queues ?? {};
@@ -201,11 +207,28 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
     "run_queue_oldest_age_seconds",
     Math.max(ageSeconds(q.runs_oldest, now), ageSeconds(q.jobs_oldest, now)),
   );
-  add("dlq_depth", n(q.outbox_dead) + n(q.jobs_failed));
-  const deadAges = [q.dead_oldest, q.failed_oldest].filter((v) => v !== null && v !== undefined);
+  add("dlq_depth", n(q.letters_open) + n(q.outbox_dead) + n(q.jobs_failed));
+  const deadAges = [q.letters_oldest, q.dead_oldest, q.failed_oldest].filter(
+    (v) => v !== null && v !== undefined,
+  );
   add("dlq_oldest_age_seconds", Math.max(0, ...deadAges.map((v) => ageSeconds(v, now))));
 
-  // Breakers: the notification channels' health (lib/alerts/channel-health.ts).
+  // Breakers: the external dependencies' (lib/resilience/breaker.ts, state in Redis) …
+  if (options.breakers) {
+    const snapshots = await options.breakers.snapshots().catch(() => []);
+    for (const b of snapshots) {
+      const open = b.state !== "closed";
+      add("breaker_open", open ? 1 : 0, { breaker: b.name });
+      add(
+        "breaker_open_seconds",
+        open && b.openedAt ? ageSeconds(Date.parse(b.openedAt) / 1000, now) : 0,
+        {
+          breaker: b.name,
+        },
+      );
+    }
+  }
+  // … and the notification channels' health (lib/alerts/channel-health.ts).
   const breakers = rowsOf<{ channel: string; state: string; opened: unknown }>(
     await db.execute(
       sql`select channel, state, extract(epoch from opened_at) as opened from channel_health`,

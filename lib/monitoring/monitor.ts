@@ -2,6 +2,7 @@ import type { Database } from "../../db/client";
 import { deliverNotifications, type NotifyConfig, planNotifications } from "../alerts/notify";
 import type { Config } from "../config";
 import type { RedisStore } from "../redis";
+import type { BreakerRegistry } from "../resilience/breaker";
 import { urlPolicyFor } from "../security/source-access";
 import type { Resolver } from "../security/url-policy";
 import { evaluateRules } from "./evaluate";
@@ -13,6 +14,7 @@ import { storeSamples } from "./series";
 export interface MonitorDeps {
   db: Database;
   redis?: RedisStore;
+  breakers?: BreakerRegistry;
   config: Config;
   /** Tests resolve names their own way; default the system resolver. */
   resolve?: Resolver;
@@ -34,6 +36,7 @@ export async function measure(
   const figures = await computeFigures(deps.db, {
     monitoring: deps.config.monitoring,
     redis: deps.redis,
+    breakers: deps.breakers,
     now: at,
     vectorCounts: "stored",
   });

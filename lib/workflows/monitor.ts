@@ -6,7 +6,7 @@ import { SCHEDULES, tickData } from "./events";
 
 export function monitorDepsOf(deps: PipelineDeps): MonitorDeps {
   if (!deps.config) throw new Error("the monitor needs the configuration in its dependencies");
-  return { db: deps.db, redis: deps.redis, config: deps.config };
+  return { db: deps.db, redis: deps.redis, breakers: deps.breakers, config: deps.config };
 }
 
 /**
