@@ -79,7 +79,13 @@ describe("Inngest functions through @inngest/test", () => {
 
   it("serves every function from one list", () => {
     const ids = functions.map((f) => f.id());
-    expect(ids.sort()).toEqual(["flush-outbox", "process-batch", "schedule-syncs", "sync-source"]);
+    expect(ids.sort()).toEqual([
+      "cleanup",
+      "flush-outbox",
+      "process-batch",
+      "schedule-syncs",
+      "sync-source",
+    ]);
   });
 
   it("sync-source plans, fans out batches as events, tracks completion and emits it", async () => {
