@@ -28,12 +28,15 @@ export interface EmbedTimer {
 export async function openBenchRuntime(
   dataDir: string,
   projectRoot: string,
+  /** Further settings (e.g. TRACES_ENABLED=false for the tracing-off sync). */
+  env: Record<string, string> = {},
 ): Promise<BenchRuntime> {
   const config = loadConfig({
     BALLAST_ENV: "development",
     BALLAST_DATA_DIR: dataDir,
     PGLITE_DIR: path.join(dataDir, "pglite"),
     LOG_LEVEL: "warn",
+    ...env,
   });
   const log = createLogger({
     level: config.logLevel,
