@@ -396,7 +396,7 @@ async function deletePartRows(
     ids = [];
     const result = await db.execute(sql`
       delete from ${ident(ds.table)}
-      where ${ident(ds.idColumn)}::text in (select jsonb_array_elements_text(${JSON.stringify(batch)}::jsonb))
+      where ${ident(ds.idColumn)} = any(${sql.param(batch)}::text[])
         and ${dayWhere(ds, manifest.day)}`);
     deleted += affected(result);
   };
