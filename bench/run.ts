@@ -35,6 +35,13 @@ import {
   measureSync,
   type SyncMeasurement,
 } from "./sync";
+import {
+  type ArchiveMeasurement,
+  measureTraceArchive,
+  measureTracingOverhead,
+  TRACE_TARGETS,
+  type TracingOverhead,
+} from "./traces";
 
 /**
  * `npm run bench`: Ballast's performance on the embedded default (persisted PGlite, in-process
@@ -96,6 +103,9 @@ interface Options {
   skipMonitor?: boolean;
   skipRecovery?: boolean;
   onlyRecovery?: boolean;
+  skipTraces?: boolean;
+  onlyTraces?: boolean;
+  traceRows: number;
   keep?: boolean;
   profile?: boolean;
   color: boolean;
@@ -133,6 +143,22 @@ const program = new Command()
     "skip the error-recovery section (breaker/limiter overhead, sync under faults)",
   )
   .option("--only-recovery", "run only the error-recovery section")
+  .option("--skip-traces", "skip tracing overhead and the trace archive measure")
+  .option(
+    "--only-traces",
+    "run only the traces section (tracing on/off sync ratio, archive + verify)",
+  )
+  .option(
+    "--trace-rows <n>",
+    "trace rows archived and verified (default 1000000)",
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1000 || n > 10_000_000)
+        throw new InvalidArgumentError("must be a whole number from 1000 to 10000000");
+      return n;
+    },
+    1_000_000,
+  )
   .option("--keep", "keep the temp database and repository clone")
   .option("--profile", `CPU profiles of the syncs, into ${path.relative(ROOT, PROFILE_DIR)}/`)
   .option("--no-color", "no colours in the table")
@@ -308,11 +334,33 @@ async function main(): Promise<void> {
     return;
   }
   let replayBench: ReplayBenchResult | undefined;
+  if (opts.onlyTraces) {
+    try {
+      const traces = await traceSection(report, opts, files, repoDir, tmp);
+      out(report.render(opts.color && process.stdout.isTTY === true));
+      const written = await writeResults(RESULTS_DIR, startedAt, {
+        version: 2,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine,
+        options: { quick: opts.quick ?? false, files, onlyTraces: true, traceRows: opts.traceRows },
+        targets: TRACE_TARGETS,
+        traces,
+        rows: report.rows,
+        failures: report.failures.map((f) => `${f.section}: ${f.measure}`),
+      });
+      out(`Results: ${written.map((f) => path.relative(ROOT, f)).join(", ")}`);
+    } finally {
+      if (!opts.keep) await rm(tmp, { recursive: true, force: true });
+    }
+    return;
+  }
   const profiler = opts.profile
     ? new PhaseProfiler(path.join(PROFILE_DIR, startedAt.toISOString().replace(/:/g, "-")), ROOT)
     : undefined;
 
   let bench: BenchRuntime | undefined;
+  let traceFigures: { overhead: TracingOverhead; archive: ArchiveMeasurement } | undefined;
   let full: SyncMeasurement | undefined;
   let incremental: SyncMeasurement | undefined;
   let changes: ChangeSet | undefined;
@@ -945,6 +993,15 @@ async function main(): Promise<void> {
       recovery = await measureRecovery({ quick: opts.quick ?? false, status });
       reportRecovery(report, recovery);
     }
+    // 7. Traces: tracing on ÷ off, archive + verify of a day of trace rows.
+    if (opts.skipTraces)
+      report.skip(
+        "traces",
+        "full sync, tracing on ÷ off",
+        `≥ ${TRACE_TARGETS.tracingThroughputRatio}`,
+        "skipped (--skip-traces)",
+      );
+    else traceFigures = await traceSection(report, opts, files, repoDir, tmp);
   } finally {
     await bench?.runtime.close();
     if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
@@ -1006,6 +1063,7 @@ async function main(): Promise<void> {
     console: consolePages ?? null,
     monitor: monitorResult ?? null,
     replay: replayBench ?? null,
+    traces: traceFigures ?? null,
     rows: report.rows,
     failures: failures.map((f) => `${f.section}: ${f.measure}`),
   });
@@ -1017,6 +1075,61 @@ async function main(): Promise<void> {
     if (sync?.profile) printProfile(label, sync.profile);
     if (sync?.sql) printSql(label, sync.sql);
   }
+}
+
+/** The traces section (see bench/traces.ts), its rows added to the report. */
+async function traceSection(
+  report: Report,
+  opts: Options,
+  files: number,
+  repoDir: string,
+  tmp: string,
+): Promise<{ overhead: TracingOverhead; archive: ArchiveMeasurement }> {
+  const overhead = await measureTracingOverhead({
+    root: ROOT,
+    repoDir,
+    tmp,
+    files,
+    rounds: opts.quick ? 1 : 2,
+    status,
+  });
+  for (const r of overhead.rounds)
+    report.info(
+      "traces",
+      `full sync, tracing ${r.tracing ? "on" : "off"}${r.tracing ? ` (${int(r.spans)} spans)` : ""}`,
+      `${int(r.filesPerMinute)} files/min (${seconds(r.wallMs)})`,
+      r.filesPerMinute,
+    );
+  report.check(
+    "traces",
+    `full sync, tracing on ÷ off (${overhead.rounds.length / 2} round(s) each, ${int(files)} files)`,
+    overhead.ratio.toFixed(3),
+    overhead.ratio,
+    `≥ ${TRACE_TARGETS.tracingThroughputRatio}`,
+    overhead.ratio >= TRACE_TARGETS.tracingThroughputRatio,
+  );
+  const archive = await measureTraceArchive({ root: ROOT, tmp, rows: opts.traceRows, status });
+  report.info(
+    "traces",
+    `archive + verify, ${int(archive.rows)} rows (gzip ${mib(archive.gzipBytes)})`,
+    `${int(archive.rowsPerSecond)} rows/s (${seconds(archive.archiveVerifyMs)})`,
+    archive.rowsPerSecond,
+  );
+  report.info(
+    "traces",
+    "  then delete the archived rows",
+    seconds(archive.deleteMs),
+    archive.deleteMs,
+  );
+  report.check(
+    "traces",
+    `archive + verify: peak RSS (process; ${mib(archive.rssAtStartBytes)} at start)`,
+    mib(archive.peakRssBytes),
+    archive.peakRssBytes,
+    `< ${mib(TRACE_TARGETS.archivePeakRssBytes)}`,
+    archive.peakRssBytes < TRACE_TARGETS.archivePeakRssBytes,
+  );
+  return { overhead, archive };
 }
 
 function printSql(label: string, entries: SqlTimingEntry[]): void {

@@ -102,7 +102,16 @@ export async function listTraces(
   db: Database,
   input: TraceFilter,
 ): Promise<{ traces: TraceView[]; nextCursor: string | null }> {
-  const f = traceFilterSchema.parse(input);
+  const parsed = traceFilterSchema.safeParse(input);
+  if (!parsed.success)
+    throw new ValidationError(
+      "the trace filters are not valid",
+      parsed.error.issues.map((i) => ({
+        path: i.path.join(".") || "(root)",
+        message: i.message,
+      })),
+    );
+  const f = parsed.data;
   const where: SQL[] = [];
   if (f.run) {
     // The run's own spans, and the spans of the same executions recorded before the run

@@ -1,3 +1,4 @@
+import { InngestTestEngine } from "@inngest/test";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST as approvePost } from "../../app/api/admin/cleanup/[runId]/approve/route";
@@ -14,6 +15,7 @@ import {
   syncRuns,
   webhookDeliveries,
 } from "../../db/schema";
+import { cleanup } from "../../inngest/functions/cleanup";
 import { S3ArchiveStore } from "../../lib/archive";
 import { createApiKey } from "../../lib/auth/api-keys";
 import { installPeerAddressStamp, PEER_HEADER } from "../../lib/http/client-address";
@@ -186,6 +188,24 @@ describe("the cleanup workflow", () => {
         approvalRows: 1_000_000,
       },
     },
+  });
+
+  it("runs as an Inngest function (on request) and records its run", async () => {
+    const engine = new InngestTestEngine({
+      function: cleanup,
+      events: [request("inngest-cleanup-1", new Date())],
+    });
+    const { result, error } = await engine.execute();
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ status: "succeeded" });
+    const [run] = await rt.db
+      .select()
+      .from(cleanupRuns)
+      .where(eq(cleanupRuns.dedupeKey, "inngest-cleanup-1"));
+    expect(run).toMatchObject({ status: "succeeded", trigger: "request", requestedBy: "test" });
+    const { traces } = await listTraces(rt.db, { run: run?.id, function: "cleanup" });
+    expect(traces.every((t) => t.driver === "inngest")).toBe(true);
+    expect(traces.map((t) => t.name)).toContain("maintain-database");
   });
 
   it("cleans every kind, archives before deleting, and records the run with counts per kind", async () => {
