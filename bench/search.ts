@@ -114,6 +114,13 @@ export interface RecallMeasurement {
   /** The worst single query's share. */
   minRecall: number;
   /**
+   * Ties counted (ann-benchmarks' definition): a returned result counts when its similarity
+   * is at least the exact k-th similarity. The generated corpus has near-duplicate chunks, so
+   * several chunks can share the k-th similarity and which of them the exact top k holds is
+   * arbitrary.
+   */
+  recallWithTies: number;
+  /**
    * Mean cosine similarity of what the index returned ÷ that of the exact top k: how much
    * worse the missed-for results are (1 = as good as exact).
    */
@@ -133,6 +140,7 @@ export async function measureRecall(
   const { k } = options;
   const dims = sql.raw(String(embedder.dimensions));
   const shares: number[] = [];
+  const tieShares: number[] = [];
   const ratios: number[] = [];
   for (const query of options.queries) {
     const hits = await searchChunks(db, embedder, {
@@ -155,6 +163,7 @@ export async function measureRecall(
     });
     if (exact.length === 0) continue;
     shares.push(exact.filter((r) => approximate.has(r.id)).length / exact.length);
+    tieShares.push(tieAwareShare(exact, hits));
     const mean = (values: number[]) =>
       values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
     const exactMean = mean(exact.map((r) => Number(r.similarity)));
@@ -167,14 +176,28 @@ export async function measureRecall(
     efSearch: config.search.efSearch,
     recallAtK: round3(shares.reduce((a, b) => a + b, 0) / Math.max(1, shares.length)),
     minRecall: round3(Math.min(...shares, 1)),
+    recallWithTies: round3(tieShares.reduce((a, b) => a + b, 0) / Math.max(1, tieShares.length)),
     scoreRatio: round3(ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length)),
   };
+}
+
+/** Share of the exact top k matched, counting results as similar as the exact k-th (ties). */
+function tieAwareShare(
+  exact: { similarity: number }[],
+  hits: { similarity: number | null }[],
+): number {
+  if (exact.length === 0) return 1;
+  const threshold = Number(exact[exact.length - 1]?.similarity ?? 0) - 1e-6;
+  const matched = hits.filter((h) => (h.similarity ?? -2) >= threshold).length;
+  return Math.min(matched, exact.length) / exact.length;
 }
 
 export interface EfSweepPoint {
   efSearch: number;
   /** Mean share of the exact top k returned by the vector side (searchChunks, vector mode). */
   recallAtK: number;
+  /** The same with ties counted (see RecallMeasurement.recallWithTies). */
+  recallWithTies: number;
   p50Ms: number;
   p95Ms: number;
 }
@@ -191,25 +214,27 @@ export async function measureEfSweep(
   const { db, embedder } = bench.runtime;
   const { k } = options;
   const dims = sql.raw(String(embedder.dimensions));
-  const exact: Set<string>[] = [];
+  const exact: { id: string; similarity: number }[][] = [];
   for (const query of options.queries) {
     const vector = vectorLiteral(await embedder.embedQuery(query));
     const rows = await db.transaction(async (tx) => {
       await tx.execute(sql`set local enable_indexscan = off`);
       await tx.execute(sql`set local enable_bitmapscan = off`);
-      return rowsOf<{ id: string }>(
+      return rowsOf<{ id: string; similarity: number }>(
         await tx.execute(sql`
-          select id from chunks where embedding_space = ${embedder.space}
+          select id, 1 - (embedding::vector(${dims}) <=> ${vector}::vector(${dims})) as similarity
+          from chunks where embedding_space = ${embedder.space}
           order by embedding::vector(${dims}) <=> ${vector}::vector(${dims}) limit ${k}`),
       );
     });
-    exact.push(new Set(rows.map((r) => r.id)));
+    exact.push(rows.map((r) => ({ id: r.id, similarity: Number(r.similarity) })));
   }
   const points: EfSweepPoint[] = [];
   for (const efSearch of options.efValues) {
     const timings: number[] = [];
     let found = 0;
     let total = 0;
+    let tieShares = 0;
     for (let i = 0; i < options.queries.length; i++) {
       const started = performance.now();
       const hits = await searchChunks(db, embedder, {
@@ -219,9 +244,11 @@ export async function measureEfSweep(
         efSearch,
       });
       timings.push(performance.now() - started);
-      const want = exact[i] as Set<string>;
+      const top = exact[i] ?? [];
+      const want = new Set(top.map((r) => r.id));
       found += hits.filter((h) => want.has(h.chunkId)).length;
       total += want.size;
+      tieShares += tieAwareShare(top, hits);
     }
     const sorted = timings.sort((a, b) => a - b);
     const q = (p: number) =>
@@ -229,6 +256,7 @@ export async function measureEfSweep(
     points.push({
       efSearch,
       recallAtK: Math.round((found / Math.max(1, total)) * 1000) / 1000,
+      recallWithTies: Math.round((tieShares / Math.max(1, options.queries.length)) * 1000) / 1000,
       p50Ms: q(0.5),
       p95Ms: q(0.95),
     });
