@@ -403,7 +403,7 @@ export const VARIABLES = {
   LEDGER_ENABLED:
     "true → record the parity ledger (inbound events, plans, batches, run outcomes and index digests) that replay compares against. Default true.",
   LEDGER_RETENTION_DAYS:
-    "Days ledger entries are kept before pruneLedger archives and deletes them (at least 2). Default 14.",
+    "Days ledger entries are kept before the daily cleanup archives (verified) and deletes them (at least 2: a day's replay reads them). Default 14.",
   REPLAY_MIN_PASS_RATE:
     "The nightly replay's gate: below this share of events passing (0-1) an alert record is raised. Default 0.95.",
   REPLAY_LATENCY_TOLERANCE:

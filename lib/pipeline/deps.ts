@@ -71,7 +71,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     log: runtime.log,
     tracer: runtime.tracer,
     archive: runtime.archive,
-    retention: { traces: config.traces, cleanup: config.cleanup },
+    retention: { traces: config.traces, cleanup: config.cleanup, ledger: config.ledger },
     databaseDriver: config.database.driver,
     chunking: config.chunking,
     batchSize: config.sync.batchSize,

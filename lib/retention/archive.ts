@@ -58,6 +58,9 @@ export const manifestSchema = z.strictObject({
 });
 export type Manifest = z.output<typeof manifestSchema>;
 
+/** Array casts for the id types a dataset may have (fixed strings: never from input). */
+const ID_TYPES = { text: "text[]", bigint: "bigint[]", uuid: "uuid[]" } as const;
+
 export function dayBounds(day: string): { start: Date; end: Date } {
   if (!DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
     throw new ValidationError(`"${day.slice(0, 40)}" is not a day (YYYY-MM-DD)`, [
@@ -399,7 +402,7 @@ async function deletePartRows(
     ids = [];
     const result = await db.execute(sql`
       delete from ${ident(ds.table)}
-      where ${ident(ds.idColumn)} = any(${sql.param(batch)}::text[])
+      where ${ident(ds.idColumn)} = any(${sql.param(batch)}::${sql.raw(ID_TYPES[ds.idType ?? "text"])})
         and ${dayWhere(ds, manifest.day)}`);
     deleted += affected(result);
   };

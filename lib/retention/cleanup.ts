@@ -22,6 +22,8 @@ import { DATASETS, type Dataset, datasetByName, type RetentionSettings } from ".
 export interface CleanupSettings {
   traces: Pick<TracesConfig, "retentionDays" | "archiveRetentionDays">;
   cleanup: CleanupConfig;
+  /** The parity ledger's retention (LEDGER_RETENTION_DAYS, at least 2: a day's replay reads it). */
+  ledger?: { retentionDays: number };
 }
 
 export interface CleanupPlan {
@@ -45,6 +47,7 @@ export interface CleanupPlan {
 function settingsFor(settings: CleanupSettings): RetentionSettings {
   return {
     traceRetentionDays: settings.traces.retentionDays,
+    ledgerRetentionDays: Math.max(settings.ledger?.retentionDays ?? 14, 2),
     outboxRetentionDays: settings.cleanup.outboxRetentionDays,
     webhookRetentionDays: settings.cleanup.webhookRetentionDays,
   };

@@ -13,6 +13,8 @@ export interface Dataset {
   prefix: string;
   timeColumn: string;
   idColumn: string;
+  /** The id column's SQL type, for deleting archived rows by id (default text). */
+  idType?: "text" | "bigint" | "uuid";
   /** Rows that may expire at all (e.g. outbox events already sent), besides their age. */
   expirable?: SQL;
   /** The retention (days) from the configuration. */
@@ -21,6 +23,7 @@ export interface Dataset {
 
 export interface RetentionSettings {
   traceRetentionDays: number;
+  ledgerRetentionDays: number;
   outboxRetentionDays: number;
   webhookRetentionDays: number;
 }
@@ -51,8 +54,23 @@ export const WEBHOOK_DATASET: Dataset = {
   retentionDays: (c) => c.webhookRetentionDays,
 };
 
+/** The parity ledger (lib/ledger): what replay compares against, kept LEDGER_RETENTION_DAYS. */
+export const LEDGER_DATASET: Dataset = {
+  table: "ledger_entries",
+  prefix: "ledger",
+  timeColumn: "recorded_at",
+  idColumn: "id",
+  idType: "bigint",
+  retentionDays: (c) => c.ledgerRetentionDays,
+};
+
 /** Every dataset the cleanup archives, in the order it handles them. */
-export const DATASETS: readonly Dataset[] = [TRACE_DATASET, OUTBOX_DATASET, WEBHOOK_DATASET];
+export const DATASETS: readonly Dataset[] = [
+  TRACE_DATASET,
+  LEDGER_DATASET,
+  OUTBOX_DATASET,
+  WEBHOOK_DATASET,
+];
 
 export function datasetByName(name: string): Dataset | undefined {
   return DATASETS.find((d) => d.table === name || d.prefix === name);

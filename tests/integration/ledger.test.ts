@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { gunzipSync } from "node:zlib";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST as syncPost } from "../../app/api/admin/sources/[id]/sync/route";
@@ -9,8 +8,10 @@ import { createApiKey } from "../../lib/auth/api-keys";
 import { installPeerAddressStamp, PEER_HEADER } from "../../lib/http/client-address";
 import { recordRunOutcome } from "../../lib/ledger/pipeline";
 import { indexDigest, type LedgerRow, runEntries } from "../../lib/ledger/record";
-import { pruneLedger } from "../../lib/ledger/retention";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
+import { cutoffDay, expiredDays, restoreDay } from "../../lib/retention/archive";
+import { archiveExpiredDay } from "../../lib/retention/cleanup";
+import { LEDGER_DATASET } from "../../lib/retention/datasets";
 import { setRuntime } from "../../lib/runtime";
 import { signGitHubPayload } from "../../lib/webhooks/github-signature";
 import { receiveGitHubWebhook } from "../../lib/webhooks/receive-github";
@@ -252,33 +253,36 @@ describe("parity ledger", () => {
     }
   });
 
-  it("prunes entries past retention, archiving them first; refuses less than 2 days", async () => {
-    await expect(pruneLedger(rt.db, { retentionDays: 1 })).rejects.toThrow(/at least 2 days/);
+  it("is archived by the cleanup like traces: verified before the rows go, and restored exactly", async () => {
     const total = (await allEntries(rt)).length;
     await rt.db.execute(
       sql`update ledger_entries set recorded_at = now() - interval '20 days' where kind = 'batch'`,
     );
     const old = (await allEntries(rt)).filter((e) => e.kind === "batch");
-    const result = await pruneLedger(rt.db, {
-      retentionDays: 14,
-      archive: rt.archive,
-      batchSize: 2,
-    });
-    expect(result.deleted).toBe(old.length);
-    expect(result.archived).toBe(old.length);
+    expect(old.length).toBeGreaterThan(0);
+    // The ledger's retention (14 days by default) is the cleanup's for this dataset.
+    const cutoff = cutoffDay(
+      new Date(),
+      LEDGER_DATASET.retentionDays({
+        traceRetentionDays: 30,
+        ledgerRetentionDays: rt.config.ledger.retentionDays,
+        outboxRetentionDays: 7,
+        webhookRetentionDays: 30,
+      }),
+    );
+    const days = await expiredDays(rt.db, LEDGER_DATASET, cutoff);
+    expect(days.reduce((sum, d) => sum + d.rows, 0)).toBe(old.length);
+    let deleted = 0;
+    for (const { day } of days)
+      deleted += (await archiveExpiredDay(rt.db, rt.archive, "ledger", day)).deletedRows;
+    expect(deleted).toBe(old.length);
     expect((await allEntries(rt)).length).toBe(total - old.length);
-    const archived = [];
-    for (const key of result.keys) {
-      const { body } = await rt.archive.get(key);
-      archived.push(
-        ...gunzipSync(body)
-          .toString("utf8")
-          .trim()
-          .split("\n")
-          .map((line) => JSON.parse(line) as { key: string }),
-      );
-    }
-    expect(archived.map((e) => e.key).sort()).toEqual(old.map((e) => e.key).sort());
-    expect((await pruneLedger(rt.db, { retentionDays: 14, archive: rt.archive })).deleted).toBe(0);
+    expect(JSON.stringify(await allEntries(rt))).not.toContain('"kind":"batch"');
+    // Nothing left to archive; a restore brings the same rows back.
+    expect(await expiredDays(rt.db, LEDGER_DATASET, cutoff)).toEqual([]);
+    for (const { day } of days) await restoreDay(rt.db, rt.archive, LEDGER_DATASET, day);
+    const back = (await allEntries(rt)).filter((e) => e.kind === "batch");
+    expect(back.map((e) => e.key).sort()).toEqual(old.map((e) => e.key).sort());
+    expect(JSON.stringify(back.map((e) => e.data))).toBe(JSON.stringify(old.map((e) => e.data)));
   });
 });
