@@ -70,6 +70,12 @@ export const syncRuns = pgTable(
     plannedAt: timestamp("planned_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
+    /**
+     * The local process running it (`<host>:<pid>`), when one process drives the whole run
+     * (the CLI): once that process is gone, the source is freed at once instead of after
+     * STALE_RUN_MS.
+     */
+    owner: text("owner"),
     ...timestamps,
   },
   (t) => [

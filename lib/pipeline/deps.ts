@@ -21,6 +21,8 @@ import type { SourceRecord } from "./source-records";
 
 /** What the pipeline needs from the runtime: the database, the embedder and a few settings. */
 export interface PipelineDeps {
+  /** The process driving a whole run here (`<host>:<pid>`, the CLI), recorded on the run it claims. */
+  runOwner?: string;
   db: Database;
   embedder: EmbeddingProvider;
   log: Logger;

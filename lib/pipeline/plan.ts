@@ -47,7 +47,7 @@ interface PlanItem {
  */
 export async function planRun(deps: PipelineDeps, runId: string): Promise<PlanOutcome> {
   const { db } = deps;
-  const claim = await claimRun(db, runId);
+  const claim = await claimRun(db, runId, new Date(), deps.runOwner);
   if (claim.state === "busy") return { state: "busy", runId, blockingRunId: claim.blockingRunId };
   if (claim.state === "finished") return { state: "finished", runId, status: claim.run.status };
   const run = claim.run;

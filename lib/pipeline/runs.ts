@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import {
@@ -100,6 +101,7 @@ export async function claimRun(
   db: Database,
   runId: string,
   now = new Date(),
+  owner?: string,
 ): Promise<ClaimResult> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const run = await getRun(db, runId);
@@ -108,17 +110,26 @@ export async function claimRun(
     const blocking = await runningRunOf(db, run.sourceId);
     if (blocking) {
       const beat = blocking.heartbeatAt ?? blocking.startedAt ?? blocking.queuedAt;
-      if (now.getTime() - beat.getTime() < STALE_RUN_MS)
+      const gone = ownerIsGone(blocking.owner);
+      if (!gone && now.getTime() - beat.getTime() < STALE_RUN_MS)
         return { state: "busy", run, blockingRunId: blocking.id };
       await finishRun(db, blocking.id, "failed", {
-        error: `abandoned: no heartbeat since ${beat.toISOString()} (the process running it stopped); superseded by run ${runId}`,
+        error: gone
+          ? `abandoned: the process running it (${blocking.owner}) is gone; superseded by run ${runId}`
+          : `abandoned: no heartbeat since ${beat.toISOString()} (the process running it stopped); superseded by run ${runId}`,
       });
       continue;
     }
     try {
       const [claimed] = await db
         .update(syncRuns)
-        .set({ status: "running", startedAt: now, heartbeatAt: now, updatedAt: now })
+        .set({
+          status: "running",
+          startedAt: now,
+          heartbeatAt: now,
+          updatedAt: now,
+          owner: owner ?? null,
+        })
         .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "queued")))
         .returning();
       if (claimed) {
@@ -138,6 +149,28 @@ export async function claimRun(
   if (isFinished(run.status)) return { state: "finished", run };
   const blocking = await runningRunOf(db, run.sourceId);
   return { state: "busy", run, blockingRunId: blocking?.id ?? "unknown" };
+}
+
+/** This machine's name and this process's id: a run's owner when one process drives it all. */
+export function localRunOwner(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/**
+ * Whether a run's owner is a process of this machine that no longer exists. Another machine's
+ * process, or an owner this process cannot check, counts as alive (the heartbeat decides).
+ */
+export function ownerIsGone(owner: string | null | undefined): boolean {
+  const match = /^(.+):(\d{1,10})$/.exec(owner ?? "");
+  if (!match || match[1] !== hostname()) return false;
+  const pid = Number(match[2]);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
 }
 
 async function runningRunOf(db: Database, sourceId: string): Promise<RunRecord | undefined> {

@@ -3,7 +3,13 @@ import type { RunMode, RunTrigger } from "../../db/schema";
 import type { PipelineDeps } from "../pipeline/deps";
 import type { PlanOutcome } from "../pipeline/plan";
 import type { BatchOutcome } from "../pipeline/process-batch";
-import { findRunByDedupeKey, finishRun, getRun, type RunRecord } from "../pipeline/runs";
+import {
+  findRunByDedupeKey,
+  finishRun,
+  getRun,
+  localRunOwner,
+  type RunRecord,
+} from "../pipeline/runs";
 import { SYNC_REQUESTED } from "./events";
 import { workflows } from "./index";
 import { runInline } from "./inline";
@@ -48,6 +54,8 @@ export async function syncSourceLocally(
   options: LocalSyncOptions,
 ): Promise<RunRecord> {
   const dedupeKey = options.dedupeKey ?? `cli:${randomUUID()}`;
+  // This process drives the whole run: if it is killed, the next sync frees the source at once.
+  const local: PipelineDeps = { ...deps, runOwner: deps.runOwner ?? localRunOwner() };
   const progress: SyncProgress = {
     runId: "",
     phase: "planning",
@@ -76,7 +84,7 @@ export async function syncSourceLocally(
   report();
   try {
     const outcome = await runInline(syncSourceWorkflow, event, {
-      deps: async () => deps,
+      deps: async () => local,
       log: deps.log,
       workflows,
       signal: options.signal,
