@@ -23,6 +23,8 @@ export const NAV: NavEntry[] = [
   { href: "/alerts", label: "Alerts", role: "viewer", group: "inspect" },
   { href: "/approvals", label: "Approvals", role: "viewer", group: "admin" },
   { href: "/breakers", label: "Breakers", role: "viewer", group: "inspect" },
+  { href: "/traces", label: "Traces", role: "viewer", group: "inspect" },
+  { href: "/replays", label: "Replays", role: "viewer", group: "inspect" },
 ];
 
 export const NAV_GROUPS: { id: NavEntry["group"]; label: string }[] = [

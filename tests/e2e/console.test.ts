@@ -295,6 +295,30 @@ describe("the console in a browser", () => {
     await context.close();
   });
 
+  it("shows a run's trace timeline on its page, and filters traces by run, function and status, a page at a time", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.operator ?? "", `/runs/${runId}`);
+    expect(await page.locator("#timeline-title").textContent()).toMatch(/Trace timeline \(\d+/);
+    const spans = await page.getByTestId("trace-span").count();
+    expect(spans).toBeGreaterThan(0);
+    expect(await page.getByTestId("trace-span").first().textContent()).toMatch(/\+\d/);
+    await page.getByRole("link", { name: "Search its traces" }).click();
+    await page.waitForURL(`${url}/traces?run=${runId}`);
+    expect(await page.getByLabel("Run id").inputValue()).toBe(runId);
+    expect(await page.getByTestId("trace-span").count()).toBeGreaterThan(0);
+    await page.getByLabel("Status").selectOption("error");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(/status=error/);
+    expect(await page.getByText("No span matches").count()).toBe(1);
+    // Bad input: the error beside its field, nothing listed.
+    await page.goto(`${url}/traces?run=not-a-run`);
+    expect(await page.locator("#trace-run-error").textContent()).toBeTruthy();
+    expect(await page.getByLabel("Run id").getAttribute("aria-invalid")).toBe("true");
+    await page.goto(`${url}/traces?cursor=${encodeURIComponent("bm90LWEtY3Vyc29y")}`);
+    expect(await page.getByRole("alert").textContent()).toMatch(/cursor/);
+    await context.close();
+  });
+
   it("retries a dead-letter entry from the queue page; a discard needs a reason; a viewer cannot open it", async () => {
     const entry = await withDb(async (db) => {
       const source = await getSource(db, "handbook");
@@ -451,7 +475,16 @@ describe("the console in a browser", () => {
       .getByRole("navigation", { name: "Console" })
       .getByRole("link")
       .allTextContents();
-    expect(nav).toEqual(["Overview", "Sources", "Search", "Alerts", "Breakers", "Approvals"]);
+    expect(nav).toEqual([
+      "Overview",
+      "Sources",
+      "Search",
+      "Alerts",
+      "Breakers",
+      "Traces",
+      "Replays",
+      "Approvals",
+    ]);
     for (const path of [
       "/runs",
       "/sources/new",
@@ -500,6 +533,8 @@ describe("the console in a browser", () => {
       "Search",
       "Alerts",
       "Breakers",
+      "Traces",
+      "Replays",
       "Approvals",
     ]);
     for (const path of ["/keys", "/audit", "/sources/new"])
@@ -632,6 +667,8 @@ describe("the console in a browser", () => {
       ["alerts", "/alerts"],
       ["approvals", "/approvals"],
       ["breakers", "/breakers"],
+      ["traces", "/traces"],
+      ["replays", "/replays"],
       ["not-found", "/runs/00000000-0000-4000-8000-000000000000"],
     ];
     const problems: string[] = [];
