@@ -306,16 +306,18 @@ describe("the console in a browser", () => {
     await page.waitForURL(`${url}/traces?run=${runId}`);
     expect(await page.getByLabel("Run id").inputValue()).toBe(runId);
     expect(await page.getByTestId("trace-span").count()).toBeGreaterThan(0);
-    await page.getByLabel("Status").selectOption("error");
+    await page.getByLabel("Status").selectOption("ok");
     await page.getByRole("button", { name: "Filter" }).click();
-    await page.waitForURL(/status=error/);
+    await page.waitForURL(/status=ok/);
+    expect(await page.getByTestId("trace-span").count()).toBeGreaterThan(0);
+    await page.goto(`${url}/traces?function=no-such-workflow`);
     expect(await page.getByText("No span matches").count()).toBe(1);
     // Bad input: the error beside its field, nothing listed.
     await page.goto(`${url}/traces?run=not-a-run`);
     expect(await page.locator("#trace-run-error").textContent()).toBeTruthy();
     expect(await page.getByLabel("Run id").getAttribute("aria-invalid")).toBe("true");
     await page.goto(`${url}/traces?cursor=${encodeURIComponent("bm90LWEtY3Vyc29y")}`);
-    expect(await page.getByRole("alert").textContent()).toMatch(/cursor/);
+    expect(await page.locator("p.notice-error").textContent()).toMatch(/cursor/);
     await context.close();
   });
 
