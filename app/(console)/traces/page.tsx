@@ -46,7 +46,8 @@ export default async function TracesPage({ searchParams }: { searchParams: Searc
       for (const issue of error.issues) errors[String(issue.path[0] ?? "form")] ??= issue.message;
     else if (error instanceof BallastError && error.status < 500)
       for (const issue of error.issues ?? [{ path: "form", message: error.message }])
-        errors[issue.path.split(".")[0] || "form"] ??= issue.message;
+        errors[issue.path.split(".")[0] || "form"] ??=
+          issue.message === "invalid" ? error.message : issue.message;
     else throw error;
   }
   const query = new URLSearchParams(values as Record<string, string>);
