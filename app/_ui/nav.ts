@@ -19,6 +19,12 @@ export const NAV: NavEntry[] = [
   { href: "/search", label: "Search", role: "viewer", group: "inspect" },
   { href: "/keys", label: "API keys", role: "admin", group: "admin" },
   { href: "/audit", label: "Audit log", role: "admin", group: "admin" },
+  { href: "/dlq", label: "Dead letters", role: "operator", group: "operate" },
+  { href: "/alerts", label: "Alerts", role: "viewer", group: "inspect" },
+  { href: "/approvals", label: "Approvals", role: "viewer", group: "admin" },
+  { href: "/breakers", label: "Breakers", role: "viewer", group: "inspect" },
+  { href: "/traces", label: "Traces", role: "viewer", group: "inspect" },
+  { href: "/replays", label: "Replays", role: "viewer", group: "inspect" },
 ];
 
 export const NAV_GROUPS: { id: NavEntry["group"]; label: string }[] = [

@@ -4,6 +4,17 @@ import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../db/client";
+import { loadConfig } from "../../lib/config";
+import { getSource } from "../../lib/pipeline/source-records";
+import { getDeadLetter, recordEventFailure } from "../../lib/recovery/dlq";
+import {
+  type CleanupPlan,
+  getCleanupRun,
+  setCleanupStatus,
+  startCleanupRun,
+} from "../../lib/retention/cleanup";
+import { SYNC_REQUESTED } from "../../lib/workflows/events";
 import { projectRoot } from "../../scripts/next-app";
 import { type AppServer, baseEnv, cli, startApp } from "../support/app-server";
 import { launchBrowser } from "../support/browser";
@@ -64,6 +75,50 @@ describe("the console in a browser", () => {
     return page;
   }
 
+  /** The app's database, through the socket the running app serves it on (as the CLI does). */
+  async function withDb<T>(
+    run: (db: Awaited<ReturnType<typeof openDatabase>>["db"]) => Promise<T>,
+  ): Promise<T> {
+    const handle = await openDatabase(loadConfig(env).database, { migrate: false });
+    try {
+      return await run(handle.db);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Clicks `submit` and captures the server-action request it sends (aborted, so nothing
+   * runs), to replay it later from another session.
+   */
+  async function captureAction(page: Page, pathGlob: string, submit: () => Promise<void>) {
+    let captured: { url: string; headers: Record<string, string>; body: Buffer } | undefined;
+    await page.route(pathGlob, async (route) => {
+      const request = route.request();
+      if (request.method() !== "POST") return route.continue();
+      captured = {
+        url: request.url(),
+        headers: await request.allHeaders(),
+        body: request.postDataBuffer() ?? Buffer.alloc(0),
+      };
+      await route.abort();
+    });
+    await submit();
+    await expect.poll(() => captured !== undefined).toBe(true);
+    await page.unroute(pathGlob);
+    const request = captured as NonNullable<typeof captured>;
+    /** The same request under another context's session cookie. */
+    return (context: BrowserContext) => {
+      const { host: _h, "content-length": _l, cookie: _c, ...rest } = request.headers;
+      return context.request.fetch(request.url, {
+        method: "POST",
+        headers: rest,
+        data: request.body,
+        maxRedirects: 0,
+      });
+    };
+  }
+
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "ballast-console-"));
     const root = await makeTempDir("ballast-roots-");
@@ -91,6 +146,9 @@ describe("the console in a browser", () => {
       GITHUB_API_URL: github.url,
       GITHUB_SIGNIN_ADMINS: "user:boss",
       GITHUB_SIGNIN_OPERATORS: "org:acme",
+      // A notification channel in log-only mode: the fire test records, sends nothing.
+      ALERT_SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B0/console-e2e",
+      ALERT_SLACK_MODE: "log-only",
     });
     for (const [name, role] of [
       ["admin", "admin"],
@@ -237,6 +295,181 @@ describe("the console in a browser", () => {
     await context.close();
   });
 
+  it("shows a run's trace timeline on its page, and filters traces by run, function and status, a page at a time", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.operator ?? "", `/runs/${runId}`);
+    expect(await page.locator("#timeline-title").textContent()).toMatch(/Trace timeline \(\d+/);
+    const spans = await page.getByTestId("trace-span").count();
+    expect(spans).toBeGreaterThan(0);
+    expect(await page.getByTestId("trace-span").first().textContent()).toMatch(/\+\d/);
+    await page.getByRole("link", { name: "Search its traces" }).click();
+    await page.waitForURL(`${url}/traces?run=${runId}`);
+    expect(await page.getByLabel("Run id").inputValue()).toBe(runId);
+    expect(await page.getByTestId("trace-span").count()).toBeGreaterThan(0);
+    await page.getByLabel("Status").selectOption("ok");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(/status=ok/);
+    expect(await page.getByTestId("trace-span").count()).toBeGreaterThan(0);
+    await page.goto(`${url}/traces?function=no-such-workflow`);
+    expect(await page.getByText("No span matches").count()).toBe(1);
+    // Bad input: the error beside its field, nothing listed.
+    await page.goto(`${url}/traces?run=not-a-run`);
+    expect(await page.locator("#trace-run-error").textContent()).toBeTruthy();
+    expect(await page.getByLabel("Run id").getAttribute("aria-invalid")).toBe("true");
+    await page.goto(`${url}/traces?cursor=${encodeURIComponent("bm90LWEtY3Vyc29y")}`);
+    expect(await page.locator("p.notice-error").textContent()).toMatch(/cursor/);
+    await context.close();
+  });
+
+  it("retries a dead-letter entry from the queue page; a discard needs a reason; a viewer cannot open it", async () => {
+    const entry = await withDb(async (db) => {
+      const source = await getSource(db, "handbook");
+      return recordEventFailure(db, {
+        functionId: "sync-source",
+        event: {
+          id: "console-e2e-failed-sync",
+          name: SYNC_REQUESTED,
+          data: {
+            sourceId: source.id,
+            mode: "incremental",
+            trigger: "manual",
+            requestedBy: "console-e2e",
+            dedupeKey: "console-e2e-failed-sync",
+          },
+        },
+        errorClass: "dependency_unavailable",
+        message: "github answered 503 three times",
+        dependency: "github",
+        sourceId: source.id,
+      });
+    });
+    const context = await newContext();
+    const page = await signIn(context, keys.operator ?? "", "/dlq");
+    expect(await page.textContent("h1")).toBe("Dead-letter queue");
+    const row = page.getByTestId("dlq-entry").filter({ hasText: SYNC_REQUESTED });
+    expect(await row.textContent()).toMatch(/dependency_unavailable.*github answered 503/);
+    expect(await row.textContent()).toMatch(/source handbook/);
+    // Discard without a reason: refused beside the field, the entry untouched.
+    await row.locator("summary").click();
+    await row.getByRole("button", { name: "Discard entry" }).click();
+    await expect
+      .poll(() => row.locator(".field-error").textContent())
+      .toMatch(/say why it can be given up/);
+    expect((await withDb((db) => getDeadLetter(db, entry.id))).entry.status).toBe("pending");
+    // Retry: released now, the re-drive recorded with the operator's name.
+    await row.getByRole("button", { name: /^Retry/ }).click();
+    await page.waitForURL(`${url}/dlq?retried=1`);
+    expect(await page.getByRole("status").textContent()).toMatch(/released for a retry/);
+    const after = await withDb((db) => getDeadLetter(db, entry.id));
+    expect(after.entry.status).not.toBe("pending");
+    expect(after.entry.recoveries).toBe(1);
+    expect(after.attempts.map((a) => [a.action, a.actor])).toContainEqual([
+      "retry",
+      "operator-key",
+    ]);
+    await context.close();
+    const viewer = await newContext();
+    const v = await signIn(viewer, keys.viewer ?? "");
+    expect((await v.goto(`${url}/dlq`))?.status()).toBe(403);
+    await viewer.close();
+  });
+
+  it("approves a cleanup awaiting approval with a reason, showing what it would delete; viewers and operators get 403", async () => {
+    const plan: CleanupPlan = {
+      at: new Date().toISOString(),
+      orphanedChunks: 12,
+      removedSourceDocuments: 0,
+      excludedDocuments: [{ sourceId: "", source: "handbook", documents: 3, chunks: 9 }],
+      stuckRuns: [],
+      archive: [],
+      archiveExpiry: [],
+      unarchivedRows: 21,
+      sourcesOverThreshold: [{ sourceId: "", source: "handbook", chunks: 21, of: 40 }],
+      approvalRequired: "would delete 52% of handbook's chunks (threshold 10%)",
+    };
+    const run = await withDb(async (db) => {
+      const started = await startCleanupRun(db, {
+        dedupeKey: "console-e2e-cleanup",
+        correlationId: "console-e2e-cleanup",
+        trigger: "manual",
+        requestedBy: "console-e2e",
+        plan,
+      });
+      await setCleanupStatus(db, started.id, "awaiting_approval");
+      return started;
+    });
+    const context = await newContext();
+    const page = await signIn(context, keys.admin ?? "", "/approvals");
+    const card = page.getByTestId("pending-cleanup");
+    expect(await card.count()).toBe(1);
+    expect(await card.textContent()).toMatch(/would delete 52% of handbook/);
+    expect(await card.textContent()).toMatch(/Orphaned chunks12/);
+    expect(await card.textContent()).toMatch(/handbook: 3 documents, 9 chunks/);
+    // No reason: refused beside the field.
+    await card.getByRole("button", { name: "Approve cleanup" }).click();
+    await expect.poll(() => card.locator(".field-error").textContent()).toMatch(/say why/);
+    // The same approval sent with a viewer's or an operator's session: 403, nothing decided.
+    await card.getByLabel("Reason").fill("checked the plan with the team");
+    const replay = await captureAction(page, "**/approvals", () =>
+      card.getByRole("button", { name: "Approve cleanup" }).click(),
+    );
+    for (const role of ["viewer", "operator"] as const) {
+      const other = await newContext();
+      await signIn(other, keys[role] ?? "");
+      const response = await replay(other);
+      expect(await response.text(), role).toMatch(/"status":403/);
+      expect((await withDb((db) => getCleanupRun(db, run.id))).decision, role).toBeNull();
+      await other.close();
+    }
+    await page.reload();
+    await card.getByLabel("Reason").fill("checked the plan with the team");
+    await card.getByRole("button", { name: "Approve cleanup" }).click();
+    await page.waitForURL(`${url}/approvals?decided=approve`);
+    expect(await page.getByTestId("pending-cleanup").count()).toBe(0);
+    expect(await page.getByTestId("decided-cleanups").textContent()).toMatch(
+      /approved by admin-key: “checked the plan with the team”/,
+    );
+    const decided = await withDb((db) => getCleanupRun(db, run.id));
+    expect(decided).toMatchObject({
+      decision: "approve",
+      decidedBy: "admin-key",
+      decisionReason: "checked the plan with the team",
+    });
+    await context.close();
+  });
+
+  it("approves the new notification channel, then fire-tests an alert: raised, delivered (log-only) and resolved", async () => {
+    const context = await newContext();
+    const page = await signIn(context, keys.admin ?? "", "/alerts");
+    const channels = page.getByTestId("channels");
+    expect(await channels.textContent()).toMatch(
+      /slack.*log-only.*hooks\.slack\.com.*awaiting approval/,
+    );
+    await page.goto(`${url}/approvals`);
+    const pending = page.getByTestId("pending-channel");
+    expect(await pending.textContent()).toMatch(/slack .*log-only/);
+    await pending.getByLabel("Reason").fill("the team's alert channel");
+    await pending.getByRole("button", { name: /Approve channel/ }).click();
+    await page.waitForURL(`${url}/approvals?approved_channel=slack`);
+    await page.goto(`${url}/alerts`);
+    expect(await page.getByTestId("channels").textContent()).not.toMatch(/awaiting approval/);
+    const rule = page.getByTestId("rule-dlq-depth");
+    await rule.getByRole("button", { name: "Fire test of dlq-depth" }).click();
+    const report = rule.getByTestId("fire-test-report");
+    await report.waitFor({ timeout: 60_000 });
+    for (const id of ["fire-test-raised", "fire-test-delivered", "fire-test-resolved"])
+      expect(await report.getByTestId(id).textContent(), id).toMatch(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+      );
+    expect(await report.textContent()).toMatch(/firing · slack: logged/);
+    expect(await report.textContent()).toMatch(/resolved · slack: logged/);
+    await page.reload();
+    expect(await page.getByTestId("resolved-alerts").textContent()).toMatch(
+      /dlq-depth \[fire-test\].*fire-test complete/s,
+    );
+    await context.close();
+  });
+
   it("holds each role to its actions: a viewer reads and gets a 403 page for operator and admin pages", async () => {
     const context = await newContext();
     const page = await signIn(context, keys.viewer ?? "");
@@ -244,7 +477,16 @@ describe("the console in a browser", () => {
       .getByRole("navigation", { name: "Console" })
       .getByRole("link")
       .allTextContents();
-    expect(nav).toEqual(["Overview", "Sources", "Search"]);
+    expect(nav).toEqual([
+      "Overview",
+      "Sources",
+      "Search",
+      "Alerts",
+      "Breakers",
+      "Traces",
+      "Replays",
+      "Approvals",
+    ]);
     for (const path of [
       "/runs",
       "/sources/new",
@@ -252,6 +494,7 @@ describe("the console in a browser", () => {
       "/audit",
       `/runs/${runId}`,
       "/sources/handbook/remove",
+      "/dlq",
     ]) {
       const response = await page.goto(`${url}${path}`);
       expect(response?.status(), path).toBe(403);
@@ -284,7 +527,18 @@ describe("the console in a browser", () => {
     const op = await signIn(operator, keys.operator ?? "");
     expect(
       await op.getByRole("navigation", { name: "Console" }).getByRole("link").allTextContents(),
-    ).toEqual(["Overview", "Sources", "Runs", "Search"]);
+    ).toEqual([
+      "Overview",
+      "Sources",
+      "Runs",
+      "Dead letters",
+      "Search",
+      "Alerts",
+      "Breakers",
+      "Traces",
+      "Replays",
+      "Approvals",
+    ]);
     for (const path of ["/keys", "/audit", "/sources/new"])
       expect((await op.goto(`${url}${path}`))?.status(), path).toBe(403);
     await op.goto(`${url}/sources/handbook`);
@@ -411,6 +665,12 @@ describe("the console in a browser", () => {
       ["search", "/search?q=tide+ledger"],
       ["keys", "/keys"],
       ["audit", "/audit"],
+      ["dlq", "/dlq"],
+      ["alerts", "/alerts"],
+      ["approvals", "/approvals"],
+      ["breakers", "/breakers"],
+      ["traces", "/traces"],
+      ["replays", "/replays"],
       ["not-found", "/runs/00000000-0000-4000-8000-000000000000"],
     ];
     const problems: string[] = [];

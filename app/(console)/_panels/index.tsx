@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import type { Role } from "../../../lib/auth/roles";
 import type { Viewer } from "../../_lib/session";
 import { ActiveRunsPanel } from "./active-runs";
+import { BreakersPanel, DlqPanel, FiringAlertsPanel } from "./attention";
 import { HealthPanel } from "./health";
 import { RecentFailuresPanel } from "./recent-failures";
 import { ThroughputPanel } from "./throughput";
@@ -38,5 +39,18 @@ export const OVERVIEW_PANELS: OverviewPanel[] = [
     role: "operator",
     width: "wide",
     render: (v) => RecentFailuresPanel({ viewer: v }),
+  },
+  { id: "dlq", role: "operator", width: "half", render: (v) => DlqPanel({ viewer: v }) },
+  {
+    id: "open-breakers",
+    role: "viewer",
+    width: "half",
+    render: (v) => BreakersPanel({ viewer: v }),
+  },
+  {
+    id: "firing-alerts",
+    role: "viewer",
+    width: "wide",
+    render: (v) => FiringAlertsPanel({ viewer: v }),
   },
 ];

@@ -5,10 +5,12 @@ import { NotFoundError, ValidationError } from "../../../../lib/errors";
 import { progressOf } from "../../../../lib/pipeline/progress";
 import { describeRun, getRun, isFinished } from "../../../../lib/pipeline/runs";
 import { getSource } from "../../../../lib/pipeline/source-records";
+import { runTimeline } from "../../../../lib/traces/query";
 import { requirePage } from "../../../_lib/session";
 import { PageHeader, Section, Stat, StatusBadge, TableWrap } from "../../../_ui/bits";
 import { formatCount, formatDuration, formatTime, formatUsd, shortId } from "../../../_ui/format";
 import { LiveRun } from "../../../_ui/live-run";
+import { TraceTable } from "../../../_ui/trace-table";
 
 export const dynamic = "force-dynamic";
 
@@ -33,10 +35,11 @@ export default async function RunPage({ params }: { params: Params }) {
     if (error instanceof NotFoundError || error instanceof ValidationError) notFound();
     throw error;
   }
-  const [view, failures, source] = await Promise.all([
+  const [view, failures, source, timeline] = await Promise.all([
     describeRun(db, run),
     runFailures(db, run.id),
     getSource(db, run.sourceId).catch(() => undefined),
+    runTimeline(db, run.id, 500),
   ]);
   const t = view.timings;
   const finished = isFinished(run.status);
@@ -158,6 +161,23 @@ export default async function RunPage({ params }: { params: Params }) {
           <p className="muted mt-3 text-xs">
             The next sync of the source retries failed documents.
           </p>
+        </Section>
+      </div>
+      <div className="mt-6">
+        <Section
+          title={`Trace timeline (${formatCount(timeline.length)}${timeline.length === 500 ? "+" : ""} spans)`}
+          id="timeline"
+          actions={<Link href={`/traces?run=${run.id}`}>Search its traces</Link>}
+        >
+          {timeline.length === 0 ? (
+            <p className="muted text-sm">
+              {finished
+                ? "No span was recorded for this run (traces may have expired)."
+                : "Spans appear as its steps finish; reload to see them."}
+            </p>
+          ) : (
+            <TraceTable spans={timeline} label="Trace timeline" timeline />
+          )}
         </Section>
       </div>
     </>

@@ -1,0 +1,201 @@
+import Link from "next/link";
+import { alertsOverview } from "../../../lib/alerts/overview";
+import { listAlerts } from "../../../lib/alerts/records";
+import { can, requirePage } from "../../_lib/session";
+import { EmptyState, PageHeader, Section, StatusBadge, TableWrap } from "../../_ui/bits";
+import { formatAgo, formatDuration, formatTime } from "../../_ui/format";
+import { FireTestForm } from "./forms";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Alerts" };
+
+const MODE_STYLE: Record<string, string> = {
+  live: "bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100",
+  "log-only": "bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100",
+  off: "bg-slate-200 text-slate-900 dark:bg-slate-700 dark:text-slate-100",
+};
+
+export default async function AlertsPage() {
+  const viewer = await requirePage("viewer");
+  const { db, config } = viewer.runtime;
+  const [overview, resolved] = await Promise.all([
+    alertsOverview(db, config.monitoring),
+    listAlerts(db, { status: "resolved", limit: 50 }),
+  ]);
+  const admin = can(viewer, "admin");
+  const canFire = admin && overview.channels.length > 0;
+  return (
+    <>
+      <PageHeader
+        title="Alerts"
+        description="The monitor evaluates these rules every minute; a firing alert is delivered to each channel by its mode (live sends, log-only records, off suppresses), within the guardrails below."
+      />
+      <div className="space-y-6">
+        <Section title={`Firing (${overview.firing.length})`} id="firing">
+          {overview.firing.length === 0 ? (
+            <p className="muted text-sm">
+              Nothing is firing. Rules below fire on their thresholds; use a fire test to check the
+              delivery path end to end.
+            </p>
+          ) : (
+            <ul className="space-y-2 text-sm" data-testid="firing-alerts">
+              {overview.firing.map((a) => (
+                <li key={a.key}>
+                  <StatusBadge status={a.severity === "critical" ? "failed" : "degraded"} />{" "}
+                  <strong>{a.rule}</strong> {a.summary}
+                  <div className="muted text-xs">
+                    since {formatTime(a.firstRaisedAt)} · {a.occurrences} occurrences · {a.key}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          )}
+        </Section>
+        <Section title="Channels" id="channels">
+          {overview.channels.length === 0 ? (
+            <EmptyState title="No notification channel">
+              Alerts are recorded but go nowhere. Set ALERT_SLACK_WEBHOOK_URL, ALERT_WEBHOOK_URL or
+              ALERT_SMTP_URL (docs/deploy.md), each with its mode (ALERT_*_MODE: live, log-only or
+              off).
+            </EmptyState>
+          ) : (
+            <TableWrap label="Channels">
+              <table className="table" data-testid="channels">
+                <thead>
+                  <tr>
+                    <th scope="col">Channel</th>
+                    <th scope="col">Mode</th>
+                    <th scope="col">Destination</th>
+                    <th scope="col">Approved</th>
+                    <th scope="col">Breaker</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {overview.channels.map((c) => (
+                    <tr key={c.id}>
+                      <td className="font-medium">{c.id}</td>
+                      <td>
+                        <span className={`badge ${MODE_STYLE[c.mode] ?? MODE_STYLE.off}`}>
+                          {c.mode}
+                        </span>
+                      </td>
+                      <td className="text-xs">
+                        {c.domain} · {c.recipients} recipient{c.recipients === 1 ? "" : "s"}
+                      </td>
+                      <td>
+                        {c.approved ? (
+                          "yes"
+                        ) : (
+                          <Link href="/approvals#channels">awaiting approval</Link>
+                        )}
+                      </td>
+                      <td>
+                        <StatusBadge status={c.breaker === "closed" ? "ok" : c.breaker} />
+                        {c.consecutiveFailures > 0 ? (
+                          <span className="muted text-xs"> {c.consecutiveFailures} failures</span>
+                        ) : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )}
+          <p className="muted mt-3 text-xs">
+            Guardrails: at most {overview.guardrails.limits.hourly} notifications an hour and{" "}
+            {overview.guardrails.limits.daily} a day; sent {overview.guardrails.workingHours}; more
+            than {overview.guardrails.approvalRecipients} recipients need an admin's approval.
+          </p>
+        </Section>
+        <Section title={`Rules (${overview.rules.length})`} id="rules">
+          <TableWrap label="Alert rules">
+            <table className="table" data-testid="rules">
+              <thead>
+                <tr>
+                  <th scope="col">Rule</th>
+                  <th scope="col">Fires when</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Cooldown</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {overview.rules.map((r) => (
+                  <tr key={r.id} data-testid={`rule-${r.id}`}>
+                    <td>
+                      <span className="font-medium">{r.id}</span>
+                      {r.enabled ? null : <span className="muted"> (disabled)</span>}
+                      <div className="muted text-xs">{r.description}</div>
+                    </td>
+                    <td className="font-mono text-xs">
+                      {r.condition}
+                      <div className="muted">for {formatDuration(r.forMs)}</div>
+                    </td>
+                    <td>{r.severity}</td>
+                    <td className="text-xs">{formatDuration(r.cooldownMs)}</td>
+                    <td>{canFire ? <FireTestForm rule={r.id} /> : null}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+          {admin && !canFire ? (
+            <p className="muted mt-2 text-xs">Configure a channel to fire a test.</p>
+          ) : null}
+        </Section>
+        <Section title="Resolved (latest 50)" id="resolved">
+          {resolved.length === 0 ? (
+            <p className="muted text-sm">No alert has resolved yet.</p>
+          ) : (
+            <ul className="space-y-1 text-sm" data-testid="resolved-alerts">
+              {resolved.map((a) => (
+                <li key={a.id}>
+                  <strong>{a.rule}</strong> {a.summary}
+                  <div className="muted text-xs">
+                    {formatTime(a.firstRaisedAt)} → {formatTime(a.resolvedAt)}
+                    {a.resolution ? ` · ${a.resolution}` : ""}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          )}
+        </Section>
+        <Section title="Recent notifications" id="notifications">
+          {overview.notifications.length === 0 ? (
+            <p className="muted text-sm">No notification yet.</p>
+          ) : (
+            <TableWrap label="Notifications">
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th scope="col">Alert</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Channel</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Queued</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {overview.notifications.map((n) => (
+                    <tr key={n.id}>
+                      <td className="text-xs">{n.alertKey}</td>
+                      <td>{n.kind}</td>
+                      <td>{n.channel}</td>
+                      <td>
+                        <StatusBadge status={n.status} />
+                        {n.reason ? <div className="muted text-xs">{n.reason}</div> : null}
+                      </td>
+                      <td className="text-xs">{formatAgo(n.createdAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )}
+        </Section>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,166 @@
+import Link from "next/link";
+import { z } from "zod";
+import { DEAD_LETTER_KINDS, DEAD_LETTER_STATUSES } from "../../../db/schema";
+import { listSources } from "../../../lib/pipeline/source-records";
+import { dlqDepth, listDeadLetters } from "../../../lib/recovery/dlq";
+import { can, requirePage } from "../../_lib/session";
+import { EmptyState, PageHeader, Section, Stat, StatusBadge, TableWrap } from "../../_ui/bits";
+import { formatAgo, formatTime, shortId } from "../../_ui/format";
+import { DiscardEntryForm, RetryAllForm, RetryEntryForm } from "./forms";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Dead-letter queue" };
+
+type Search = Promise<Record<string, string | string[] | undefined>>;
+
+const filters = z.object({
+  status: z.enum([...DEAD_LETTER_STATUSES, "open"]).catch("open"),
+  kind: z.enum(DEAD_LETTER_KINDS).optional().catch(undefined),
+});
+
+export default async function DlqPage({ searchParams }: { searchParams: Search }) {
+  const viewer = await requirePage("operator");
+  const params = await searchParams;
+  const { status, kind } = filters.parse({ status: params.status, kind: params.kind });
+  const db = viewer.runtime.db;
+  const [depth, entries, sources] = await Promise.all([
+    dlqDepth(db),
+    listDeadLetters(db, { status, kind, limit: 200 }),
+    listSources(db),
+  ]);
+  const sourceName = new Map(sources.map((s) => [s.id, s.name]));
+  const open = depth.pending + depth.parked;
+  const operator = can(viewer, "operator");
+  return (
+    <>
+      <PageHeader
+        title="Dead-letter queue"
+        description="Documents and events that exhausted their retries. The error-recovery workflow re-drives pending entries after their backoff once the dependency's breaker closes; retry one now, retry all, or discard with a reason."
+        actions={operator && open > 0 ? <RetryAllForm count={open} /> : null}
+      />
+      {typeof params.retried === "string" ? (
+        <p className="notice-ok mb-4" role="status">
+          {params.retried === "1" ? "Entry" : `${params.retried} entries`} released for a retry now;
+          the re-drive events went out through the outbox.
+        </p>
+      ) : null}
+      {params.discarded === "1" ? (
+        <p className="notice-ok mb-4" role="status">
+          Entry discarded; the reason is in its history and the audit log.
+        </p>
+      ) : null}
+      <div className="space-y-6">
+        <section className="card" aria-label="Queue depth">
+          <dl className="grid grid-cols-3 gap-4">
+            <Stat label="Pending" value={depth.pending} hint="waiting for their backoff" />
+            <Stat label="Parked" value={depth.parked} hint="out of automatic retries" />
+            <Stat label="Being retried" value={depth.redriven} hint="released, not yet back" />
+          </dl>
+        </section>
+        <nav aria-label="Filter by status" className="flex flex-wrap gap-2 text-sm">
+          {(["open", ...DEAD_LETTER_STATUSES] as const).map((s) => (
+            <Link
+              key={s}
+              href={s === "open" ? "/dlq" : `/dlq?status=${s}`}
+              aria-current={s === status ? "page" : undefined}
+              className={`rounded-md px-3 py-1 no-underline ${
+                s === status
+                  ? "bg-accent-100 font-semibold text-accent-900 dark:bg-accent-900 dark:text-accent-100"
+                  : "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
+              }`}
+            >
+              {s}
+            </Link>
+          ))}
+        </nav>
+        {entries.length === 0 ? (
+          <EmptyState title={status === "open" ? "The queue is empty" : `No ${status} entries`}>
+            {status === "open"
+              ? "Nothing is waiting: every document and event either succeeded or was retried. A failure that exhausts its retries lands here; check Runs for failed documents."
+              : "Choose another status above to see other entries."}
+          </EmptyState>
+        ) : (
+          <Section title={`Entries (${entries.length})`} id="entries">
+            <TableWrap label="Dead-letter entries">
+              <table className="table" data-testid="dlq-entries">
+                <thead>
+                  <tr>
+                    <th scope="col">What</th>
+                    <th scope="col">Error</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Seen</th>
+                    <th scope="col">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {entries.map((e) => {
+                    const what =
+                      e.kind === "document" ? (e.path ?? "(document)") : (e.eventName ?? "(event)");
+                    const label = `${e.kind} ${what}`;
+                    const actionable = e.status === "pending" || e.status === "parked";
+                    const discardable = actionable || e.status === "redriven";
+                    return (
+                      <tr key={e.id} data-testid="dlq-entry">
+                        <td>
+                          <span className="badge bg-slate-200 text-slate-900 dark:bg-slate-700 dark:text-slate-100">
+                            {e.kind}
+                          </span>{" "}
+                          <span className="font-mono text-xs break-all">{what}</span>
+                          <div className="muted text-xs">
+                            {e.sourceId
+                              ? `source ${sourceName.get(e.sourceId) ?? shortId(e.sourceId)}`
+                              : ""}
+                            {e.functionId ? ` · ${e.functionId}` : ""}
+                            {e.dependency ? ` · ${e.dependency}` : ""}
+                            {e.runId ? (
+                              <>
+                                {" · "}
+                                <Link href={`/runs/${e.runId}`}>run {shortId(e.runId)}</Link>
+                              </>
+                            ) : null}
+                          </div>
+                        </td>
+                        <td className="max-w-xs text-xs">
+                          <span className="font-semibold">{e.errorClass}</span>
+                          <div className="break-words">{e.message.slice(0, 300)}</div>
+                          {e.resolution ? <div className="muted">{e.resolution}</div> : null}
+                        </td>
+                        <td className="tabular-nums">
+                          {e.attempts}
+                          <div className="muted text-xs">{e.recoveries} re-drives</div>
+                        </td>
+                        <td>
+                          <StatusBadge status={e.status} />
+                          {e.status === "pending" ? (
+                            <div className="muted text-xs">
+                              next try {formatTime(e.nextAttemptAt)}
+                            </div>
+                          ) : null}
+                        </td>
+                        <td className="text-xs">
+                          first {formatTime(e.firstSeenAt)}
+                          <div className="muted">last {formatAgo(e.lastSeenAt)}</div>
+                        </td>
+                        <td>
+                          {operator && actionable ? (
+                            <RetryEntryForm id={e.id} label={label} />
+                          ) : null}
+                          {operator && discardable ? (
+                            <DiscardEntryForm id={e.id} label={label} />
+                          ) : null}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </TableWrap>
+          </Section>
+        )}
+      </div>
+    </>
+  );
+}
