@@ -132,6 +132,12 @@ export async function measureConsole(options: {
       ["search", "/search?q=retry+with+backoff"],
       ["API keys", "/keys"],
       ["audit log", "/audit"],
+      ["dead-letter queue", "/dlq"],
+      ["breakers and limits", "/breakers"],
+      ["traces", "/traces"],
+      ["approvals", "/approvals"],
+      ["replays", "/replays"],
+      ["alerts", "/alerts"],
     ];
     const timings: PageTiming[] = [];
     for (const [page, target] of pages) {
@@ -252,11 +258,11 @@ async function standalone(): Promise<void> {
     out(
       `Console pages with ${result.chunks.toLocaleString("en-US")} chunks and ${runs.toLocaleString("en-US")} runs (${requests} requests each after 5 warm-up; ${os.cpus().length} × ${os.cpus()[0]?.model})`,
     );
-    out("page              p50 ms   p95 ms   max ms   first-load JS (gzip)");
+    out("page                p50 ms   p95 ms   max ms   first-load JS (gzip)");
     for (const t of result.pages) {
       const js = result.firstLoadJs.find((j) => j.page === t.page);
       out(
-        `${t.page.padEnd(17)} ${String(t.p50Ms).padStart(6)}   ${String(t.p95Ms).padStart(6)}   ${String(t.maxMs).padStart(6)}   ${((js?.bytes ?? 0) / 1024).toFixed(1)} kB in ${js?.scripts ?? 0} scripts`,
+        `${t.page.padEnd(19)} ${String(t.p50Ms).padStart(6)}   ${String(t.p95Ms).padStart(6)}   ${String(t.maxMs).padStart(6)}   ${((js?.bytes ?? 0) / 1024).toFixed(1)} kB in ${js?.scripts ?? 0} scripts`,
       );
     }
     const worst = Math.max(...result.pages.map((p) => p.p95Ms));
