@@ -41,6 +41,16 @@ interface Finished {
   steps: StepMock[];
 }
 
+/** Trace spans of external calls other than archive-store reads (provider, GitHub, git). */
+async function externalSpans(rt: TestRuntime): Promise<number> {
+  const [row] = rowsOf<{ n: number }>(
+    await rt.db.execute(
+      sql`select count(*)::int as n from trace_spans where kind = 'external' and name not in ('archive.head', 'archive.get')`,
+    ),
+  );
+  return Number(row?.n ?? 0);
+}
+
 /** Rows in every table of the database. */
 async function rowCounts(rt: TestRuntime): Promise<Record<string, number>> {
   const tables = rowsOf<{ table_name: string }>(
@@ -196,10 +206,22 @@ describe("Inngest dashboard replays change nothing", () => {
     it(`a dashboard replay of ${name} creates no row and calls no embedding API`, async () => {
       const runs = finished.filter((f) => f.name === name);
       expect(runs.length).toBeGreaterThan(0);
+      // Spans of the recorded runs are buffered: written before the replay is measured.
+      await rt.tracer.flush();
       const before = await rowCounts(rt);
+      const externalBefore = await externalSpans(rt);
       const requests = openai.requests.length;
       for (const run of runs) await execute(run.fn, run.event, run.steps);
-      expect(await rowCounts(rt)).toEqual(before);
+      await rt.tracer.flush();
+      const after = await rowCounts(rt);
+      // A replay is a new execution, and tracing records what it did: spans are the only rows it
+      // may add, and none of them is a provider call. (The replay function's replay reads the
+      // archive store once — a HEAD, no write.)
+      const { trace_spans: spansAfter = 0, ...state } = after;
+      const { trace_spans: spansBefore = 0, ...stateBefore } = before;
+      expect(state).toEqual(stateBefore);
+      expect(spansAfter).toBeGreaterThanOrEqual(spansBefore);
+      expect(await externalSpans(rt)).toBe(externalBefore);
       expect(openai.requests.length).toBe(requests);
       expect(before.ledger_entries).toBeGreaterThan(0);
     });
