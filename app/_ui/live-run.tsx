@@ -2,25 +2,9 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-
-/** The shape of a `progress` / `end` event of GET /api/admin/runs/:id/events. */
-interface RunProgress {
-  status: string;
-  phase: string;
-  planned: number;
-  documentsDone: number;
-  processed: number;
-  skipped: number;
-  failed: number;
-  deleted: number;
-  pending: number;
-  chunksEmbedded: number;
-  batches: { total: number; done: number };
-  ratePerMinute: number | null;
-  etaSeconds: number | null;
-  error: string | null;
-  finished: boolean;
-}
+// A type only (erased from the browser bundle): the `progress` / `end` event of
+// GET /api/admin/runs/:id/events, as lib/pipeline/progress.ts builds it.
+import type { RunProgress } from "../../lib/pipeline/progress";
 
 function eta(seconds: number | null): string {
   if (seconds === null) return "—";
