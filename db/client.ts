@@ -104,6 +104,10 @@ async function openNeon(
   }
   const pool = new Pool({ connectionString: config.url, max: 5 });
   pool.on("error", () => {}); // idle-client errors surface on the next query instead of crashing
+  // As for node-postgres below: a checked-out client whose connection breaks must not crash.
+  pool.on("connect", (client: { on(event: "error", listener: () => void): unknown }) =>
+    client.on("error", () => {}),
+  );
   const db = drizzle(pool, { schema });
   const listener = pgListener(() => pool.connect());
   return {
@@ -135,6 +139,10 @@ async function openNodePostgres(
     connectionTimeoutMillis: 10_000,
   });
   pool.on("error", () => {});
+  // pg-pool drops its error listener from a client while it is checked out: a connection that
+  // breaks mid-transaction would then emit an unhandled 'error' and end the process. The query
+  // in flight rejects with the same error (a retryable step failure), so a no-op suffices.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = drizzle(pool, { schema });
   const listener = pgListener(() => pool.connect());
   return {

@@ -135,6 +135,10 @@ async function pgPool(socketDir: string, max: number) {
     connectionTimeoutMillis: 30_000,
   });
   pool.on("error", () => {});
+  // pg-pool drops its error listener from a client while it is checked out: a connection that
+  // breaks mid-transaction would then emit an unhandled 'error' and end the process. The query
+  // in flight rejects with the same error (a retryable step failure), so a no-op suffices.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 

@@ -4,7 +4,8 @@
  *
  * `classifyError` says what a failure is and whether a retry can help:
  *   retryable  timeouts, network resets, HTTP 408 / 429 / 5xx, an open circuit breaker,
- *              a dependency reported unavailable (any BallastError marked retryable)
+ *              a dependency reported unavailable (any BallastError marked retryable),
+ *              a lost or refused database connection (dependency `database`)
  *   permanent  other 4xx, validation errors, a file gone, anything marked non-retryable
  * Every adapter (embedding providers, the step drivers, the error-recovery workflow) asks it,
  * and inngest/workflow.ts maps it once to Inngest's RetryAfterError / NonRetriableError.
@@ -70,6 +71,37 @@ function codeOf(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A lost or refused database connection (node-postgres, the Neon driver, the embedded
+ * server's socket): SQLSTATE class 08 (connection exception), 57P01-57P03 (the server shutting
+ * down, crashed, or not yet accepting connections), or the driver's own words for a
+ * connection that ended under a query. Drizzle wraps the driver's error in `cause`.
+ */
+const DATABASE_CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down|in recovery mode))/;
+
+function databaseConnectionLost(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code)))
+      return true;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === "string" && DATABASE_CONNECTION_LOST.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** A Unix socket that is not there (a local server stopped): a network failure, not a file gone. */
+function socketMissing(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 4; depth++) {
+    const { code, syscall } = e as { code?: unknown; syscall?: unknown };
+    if (code === "ENOENT" && syscall === "connect") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** What a failure is, and whether retrying can help. */
 export function classifyError(error: unknown): Classification {
   const retryAfterMs = retryAfterMsOf(error);
@@ -109,6 +141,9 @@ export function classifyError(error: unknown): Classification {
     return { retryable: false, errorClass: error.status < 500 ? "client" : "internal" };
   }
   if (error instanceof Error) {
+    if (databaseConnectionLost(error))
+      return { retryable: true, errorClass: "unavailable", dependency: "database" };
+    if (socketMissing(error)) return { retryable: true, errorClass: "network" };
     if (error.name === "TimeoutError" || error.name === "AbortError")
       return { retryable: true, errorClass: "timeout" };
     if (codeOf(error)) return { retryable: true, errorClass: "network" };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BadRequestError, ProviderError } from "../../lib/errors";
 import {
+  classifyError,
   parseDuration,
   type RetryInfo,
   rateLimitResetMsFromHeaders,
@@ -175,5 +176,43 @@ describe("retryAfterMsFromHeaders", () => {
     expect(parseDuration("")).toBeUndefined();
     expect(parseDuration("10")).toBeUndefined();
     expect(parseDuration("5 minutes")).toBeUndefined();
+  });
+});
+
+describe("classifyError on database connection failures", () => {
+  const wrapped = (cause: Error) =>
+    Object.assign(new Error("Failed query: insert into chunks\nparams: "), { cause });
+
+  it("classifies a lost or refused database connection as retryable, dependency database", () => {
+    for (const error of [
+      new Error("Connection terminated unexpectedly"),
+      wrapped(new Error("Connection terminated unexpectedly")),
+      Object.assign(new Error("terminating connection due to administrator command"), {
+        code: "57P01",
+      }),
+      Object.assign(new Error("the database system is starting up"), { code: "57P03" }),
+      wrapped(Object.assign(new Error("connection failure"), { code: "08006" })),
+    ])
+      expect(classifyError(error)).toEqual({
+        retryable: true,
+        errorClass: "unavailable",
+        dependency: "database",
+      });
+  });
+
+  it("treats a missing Unix socket as a network failure, a missing file as gone", () => {
+    const socket = Object.assign(new Error("connect ENOENT /tmp/x/.s.PGSQL.5432"), {
+      code: "ENOENT",
+      syscall: "connect",
+    });
+    expect(classifyError(socket)).toMatchObject({ retryable: true, errorClass: "network" });
+    const file = Object.assign(new Error("ENOENT: no such file"), {
+      code: "ENOENT",
+      syscall: "open",
+    });
+    expect(classifyError(file)).toMatchObject({ retryable: false, errorClass: "gone" });
+    // Other SQL errors are not connection failures.
+    const unique = Object.assign(new Error("duplicate key"), { code: "23505" });
+    expect(classifyError(unique).dependency).toBeUndefined();
   });
 });

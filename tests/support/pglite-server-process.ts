@@ -1,0 +1,30 @@
+/**
+ * The embedded database served as the app serves it (PGlite in a worker thread, over the
+ * Postgres wire protocol on a Unix socket), in a process of its own so a test can kill it
+ * like a database server going away. Usage: `node --import tsx pglite-server-process.ts DIR`.
+ * Prints one JSON line `{"ready":true,"socketPath":…}` once migrated and listening; exits
+ * cleanly on SIGTERM.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { openPglite } from "../../db/pglite";
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write("usage: pglite-server-process.ts DATA_DIR\n");
+  process.exit(2);
+}
+const handle = await openPglite(dir, path.resolve("db/migrations"), { serve: true });
+await handle.migrate();
+const info = JSON.parse(readFileSync(`${dir.replace(/\/+$/, "")}.server.json`, "utf8")) as {
+  socketDir: string;
+};
+process.stdout.write(
+  `${JSON.stringify({ ready: true, socketPath: path.join(info.socketDir, ".s.PGSQL.5432") })}\n`,
+);
+process.once("SIGTERM", () => {
+  handle.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
