@@ -137,6 +137,8 @@ export interface CleanupConfig {
   outboxRetentionDays: number;
   /** Webhook deliveries are archived and deleted after this many days. */
   webhookRetentionDays: number;
+  /** Ended dead-letter entries (resolved, discarded) are archived and deleted after this many days. */
+  deadLetterRetentionDays: number;
   /** Approval is needed above this many rows deleted without an archive. */
   approvalRows: number;
   /** …or above this fraction of one source's chunks. */
@@ -443,6 +445,8 @@ export const VARIABLES = {
   ALERT_DAILY_BUDGET_USD: "Daily embedding cost budget in USD; the daily-cost rule fires above it.",
   SYNC_SLO_SECONDS_PER_1000_DOCS:
     "The sync SLO: seconds per 1,000 documents (and the least any run gets). Default 300.",
+  DLQ_RETENTION_DAYS:
+    "Days a dead-letter entry is kept after it ended (resolved, or discarded by an operator) before the cleanup archives it with its attempts, verifies the archive and deletes it; pending, re-driven and parked entries are never archived. 1-3650, default 30.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -674,6 +678,7 @@ const rawSchema = z.object({
   ALERT_APPROVAL_RECIPIENTS: int(0, 10_000),
   ALERT_DAILY_BUDGET_USD: positiveNumber,
   SYNC_SLO_SECONDS_PER_1000_DOCS: int(1, 86_400),
+  DLQ_RETENTION_DAYS: int(1, 3650),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -1054,6 +1059,7 @@ function buildConfig(
       stuckRunMinutes: raw.CLEANUP_STUCK_RUN_MINUTES ?? 360,
       outboxRetentionDays: raw.OUTBOX_RETENTION_DAYS ?? 7,
       webhookRetentionDays: raw.WEBHOOK_RETENTION_DAYS ?? 30,
+      deadLetterRetentionDays: raw.DLQ_RETENTION_DAYS ?? 30,
       approvalRows: raw.CLEANUP_APPROVAL_ROWS ?? 10_000,
       approvalFraction: (raw.CLEANUP_APPROVAL_PERCENT ?? 10) / 100,
       approvalTimeoutHours: 24,

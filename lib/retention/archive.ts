@@ -119,6 +119,20 @@ export async function countDay(db: Database, ds: Dataset, day: string): Promise<
   return Number(row?.n ?? 0);
 }
 
+/** The key under which a row's children travel in its line (no column is named so). */
+function childrenKey(ds: Dataset): string {
+  return `_${ds.children?.table}`;
+}
+
+/** A row of alias `t` as its archive line: the row's JSON, and its children's when it has any. */
+function lineOf(ds: Dataset): ReturnType<typeof sql> {
+  const c = ds.children;
+  if (!c) return sql`to_jsonb(t)::text`;
+  return sql`(to_jsonb(t) || jsonb_build_object(${childrenKey(ds)}::text, coalesce((
+      select jsonb_agg(to_jsonb(c) order by c.${ident(c.orderBy)}, c.id)
+      from ${ident(c.table)} c where c.${ident(c.foreignKey)} = t.${ident(ds.idColumn)}), '[]'::jsonb)))::text`;
+}
+
 /** The day's rows as JSON lines, paged by (time, id): at most `pageSize` rows in memory. */
 async function* dayLines(
   db: Database,
@@ -136,7 +150,7 @@ async function* dayLines(
       : sql``;
     const page = rowsOf<{ line: string; at: string; id: string }>(
       await db.execute(sql`
-        select to_jsonb(t)::text as line, to_jsonb(t.${time}) #>> '{}' as at, t.${id}::text as id
+        select ${lineOf(ds)} as line, to_jsonb(t.${time}) #>> '{}' as at, t.${id}::text as id
         from ${ident(ds.table)} t
         where ${dayWhere(ds, day)} ${cursor}
         order by ${time}, ${id}
@@ -520,6 +534,13 @@ export async function restoreDay(
           select * from jsonb_populate_recordset(null::${ident(ds.table)}, ${json}::jsonb)
           on conflict do nothing`);
         inserted += affected(result);
+        // The rows' children after them (their foreign key needs the row).
+        if (ds.children)
+          await tx.execute(sql`
+            insert into ${ident(ds.children.table)}
+            select c.* from jsonb_array_elements(${json}::jsonb) as p(r),
+              jsonb_populate_recordset(null::${ident(ds.children.table)}, p.r -> ${childrenKey(ds)}::text) as c
+            on conflict do nothing`);
       };
       await readPart(store, manifest, async (_row, line) => {
         batch.push(line);

@@ -16,7 +16,8 @@ import { DATASETS, type Dataset, datasetByName, type RetentionSettings } from ".
 /**
  * The index side of the cleanup, and its plan: what would be deleted, per kind (and per source
  * for chunks), computed before anything is, so an operator can see it and approve a large one.
- * Rows that are archived first (traces, outbox, webhook deliveries) can be restored and do not
+ * Rows that are archived first (traces, ledger, outbox, webhook deliveries, ended dead-letter
+ * entries) can be restored and do not
  * count toward the approval threshold; index rows (documents, chunks) cannot and do.
  */
 export interface CleanupSettings {
@@ -50,6 +51,7 @@ function settingsFor(settings: CleanupSettings): RetentionSettings {
     ledgerRetentionDays: Math.max(settings.ledger?.retentionDays ?? 14, 2),
     outboxRetentionDays: settings.cleanup.outboxRetentionDays,
     webhookRetentionDays: settings.cleanup.webhookRetentionDays,
+    deadLetterRetentionDays: settings.cleanup.deadLetterRetentionDays,
   };
 }
 
@@ -271,6 +273,8 @@ export async function maintainDatabase(db: Database, driver: string): Promise<st
     "outbox_events",
     "webhook_deliveries",
     "lexical_terms",
+    "dead_letters",
+    "dead_letter_attempts",
   ])
     await db.execute(sql`vacuum (analyze) ${sql.identifier(table)}`);
   return "vacuum (analyze)";

@@ -19,6 +19,12 @@ export interface Dataset {
   expirable?: SQL;
   /** The retention (days) from the configuration. */
   retentionDays: (config: RetentionSettings) => number;
+  /**
+   * Rows of another table that belong to each row and go with it (deleted by the cascade of
+   * their foreign key): archived inside the row's line under `_<table>` (a key no column of the
+   * row has), restored after it.
+   */
+  children?: { table: string; foreignKey: string; orderBy: string };
 }
 
 export interface RetentionSettings {
@@ -26,6 +32,7 @@ export interface RetentionSettings {
   ledgerRetentionDays: number;
   outboxRetentionDays: number;
   webhookRetentionDays: number;
+  deadLetterRetentionDays: number;
 }
 
 export const TRACE_DATASET: Dataset = {
@@ -64,12 +71,32 @@ export const LEDGER_DATASET: Dataset = {
   retentionDays: (c) => c.ledgerRetentionDays,
 };
 
+/**
+ * The dead-letter queue (lib/recovery/dlq.ts), each entry with its attempt history. Only
+ * terminal entries expire: `resolved` (a later attempt succeeded) and `discarded` (an operator
+ * gave up on it), by the time they ended (`resolved_at`, set by both), DLQ_RETENTION_DAYS
+ * after it. `pending` and `redriven` entries are awaiting recovery and `parked` ones wait for an
+ * operator's retry or discard (and count toward the DLQ depth alert): those are never archived,
+ * however old — an operator discards a parked entry to let it expire.
+ */
+export const DEAD_LETTER_DATASET: Dataset = {
+  table: "dead_letters",
+  prefix: "dlq",
+  timeColumn: "resolved_at",
+  idColumn: "id",
+  idType: "uuid",
+  expirable: sql`status in ('resolved', 'discarded')`,
+  retentionDays: (c) => c.deadLetterRetentionDays,
+  children: { table: "dead_letter_attempts", foreignKey: "entry_id", orderBy: "at" },
+};
+
 /** Every dataset the cleanup archives, in the order it handles them. */
 export const DATASETS: readonly Dataset[] = [
   TRACE_DATASET,
   LEDGER_DATASET,
   OUTBOX_DATASET,
   WEBHOOK_DATASET,
+  DEAD_LETTER_DATASET,
 ];
 
 export function datasetByName(name: string): Dataset | undefined {

@@ -268,6 +268,7 @@ describe("parity ledger", () => {
         ledgerRetentionDays: rt.config.ledger.retentionDays,
         outboxRetentionDays: 7,
         webhookRetentionDays: 30,
+        deadLetterRetentionDays: 30,
       }),
     );
     const days = await expiredDays(rt.db, LEDGER_DATASET, cutoff);
