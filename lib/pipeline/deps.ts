@@ -31,6 +31,8 @@ export interface PipelineDeps {
   maxFileBytes: number;
   workDir: string;
   github: { apiUrl: string; token?: string; appId?: string; privateKey?: string };
+  /** How GitHub readers make requests (the replay sandbox answers them from a bundle); default fetch. */
+  githubFetch?: typeof fetch;
   /** maintenance_work_mem for vector index builds (the embedded database only). */
   indexBuildMemory?: string;
   /** Overrides of the sync workflow's waits (tests); production uses SYNC_TIMING. */
@@ -145,6 +147,7 @@ export function readerForLocation(
   const reader = createSourceReader(location, {
     workDir: deps.workDir,
     github: { ...deps.github, installationId },
+    fetch: deps.githubFetch,
     log: deps.log,
     urlPolicy: deps.urlPolicy,
   });

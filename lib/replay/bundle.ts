@@ -12,14 +12,23 @@ import { NotFoundError, ValidationError } from "../errors";
 import { scrubJson } from "../ledger/record";
 import { getSource } from "../pipeline/source-records";
 import { redactLocation } from "../security/redact";
+import {
+  githubStateSchema,
+  type RecordedPlan,
+  recordGitHubState,
+  verifyGitHubState,
+} from "./github";
 import { gitDirOf, snapshotCommits, verifyBundle } from "./repository";
 
 /**
  * A replay bundle: everything needed to re-run a window of production traffic elsewhere —
  * the inbound events, the ledger entries of every finished run in the window (plans,
  * batches, outcomes), the configuration that shaped them (as a hash and its non-secret
- * settings), and the repository state (commit ids plus a git bundle of their objects).
- * Gzipped JSON with a SHA-256 over its content; scrubbed of secrets again on export, so an
+ * settings), and the repository state: for a git source the commit ids plus a git bundle of
+ * their objects; for a GitHub source the commit ids plus the API's answers a replay needs
+ * (tree listings, compare results, and the blobs, once per sha, gzipped — see ./github.ts).
+ * Repository state is file contents, like the source itself: it is in the bundle, never in
+ * the ledger, and not scrubbed (that would corrupt it). Gzipped JSON with a SHA-256 over its content; scrubbed of secrets again on export, so an
  * entry recorded before a secret was configured cannot carry it out.
  */
 
@@ -91,6 +100,8 @@ const bundleSchema = z.object({
         missing: z.array(z.string().regex(/^[0-9a-f]{40,64}$/)),
         /** base64 of the git bundle; null when the source has no git objects to give. */
         gitBundle: z.string().nullable(),
+        /** A GitHub source's recorded API answers and blobs. */
+        github: githubStateSchema.optional(),
         reason: z.string().max(500).optional(),
       }),
     )
@@ -220,13 +231,18 @@ export async function exportBundle(
       if (plan.toCommit) commits.add(plan.toCommit);
       if (plan.cursorBefore?.commit) commits.add(plan.cursorBefore.commit);
     }
-    if (s.kind !== "git") {
+    if (s.kind === "github") {
+      const plans = runRows
+        .filter((r) => r.sourceId === s.id && r.kind === "plan" && keptIds.has(r.runId ?? ""))
+        .map((r) => r.data as RecordedPlan);
+      const recorded = await recordGitHubState(config, s, plans);
       repositories.push({
         sourceId: s.id,
-        commits: [],
-        missing: [...commits],
+        commits: recorded.commits,
+        missing: recorded.missing,
         gitBundle: null,
-        reason: "github sources are read through the API; this version bundles git sources only",
+        ...(recorded.github ? { github: recorded.github } : {}),
+        ...(recorded.reason ? { reason: recorded.reason } : {}),
       });
       continue;
     }
@@ -287,7 +303,7 @@ export async function exportBundle(
     },
     config.secrets,
   );
-  // Git objects are the repository's own; scrubbing their base64 could only corrupt them.
+  // Git objects and GitHub blobs are the repository's own; scrubbing could only corrupt them.
   return { ...withoutRepositories, repositories } as ReplayBundle;
 }
 
@@ -335,6 +351,15 @@ export async function decodeBundle(bytes: Buffer): Promise<ReplayBundle> {
       })),
     );
   for (const repo of parsed.data.repositories) {
+    if (repo.github) {
+      try {
+        verifyGitHubState(repo.github);
+      } catch (error) {
+        throw invalid(
+          `the GitHub state of source ${repo.sourceId} is damaged: ${(error as Error).message}`,
+        );
+      }
+    }
     if (!repo.gitBundle) continue;
     let commits: string[];
     try {

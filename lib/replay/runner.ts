@@ -25,6 +25,7 @@ import {
   type RunLedger,
   type Tolerance,
 } from "./diff";
+import { GitHubReplay, REPLAY_GITHUB_API } from "./github";
 import { restoreBundle, setBranch } from "./repository";
 
 /**
@@ -119,7 +120,13 @@ function sandboxConfig(config: Config, dir: string): Config {
       cohere: { ...config.embedding.cohere, apiKey: undefined },
     },
     sync: { ...config.sync, workDir: path.join(dir, "work") },
-    github: { ...config.github, token: undefined, appId: undefined, privateKey: undefined },
+    github: {
+      ...config.github,
+      apiUrl: REPLAY_GITHUB_API,
+      token: undefined,
+      appId: undefined,
+      privateKey: undefined,
+    },
     ledger: { ...config.ledger, enabled: true },
   };
 }
@@ -148,7 +155,8 @@ export async function runReplay(
       migrationsFolder: options.migrationsFolder,
       redis: createRedisStore({ backend: "memory", env: config.mode }),
     });
-    const deps = pipelineDeps(runtime);
+    const github = new GitHubReplay();
+    const deps = { ...pipelineDeps(runtime), githubFetch: github.fetch };
     const result: ReplayResult = {
       bundle: { id: bundle.id, window: bundle.window, configHash: bundle.config.hash },
       configHash: replayConfig(options.config).hash,
@@ -178,15 +186,39 @@ export async function runReplay(
           { name: e.name, correlationId: e.correlationId as string },
         ]),
     );
-    const replayable = new Map<string, { dir: string; branch: string; commits: Set<string> }>();
+    /** Per replayable source: the commits it has, and how to move its branch to one. */
+    const replayable = new Map<
+      string,
+      { commits: Set<string>; moveTo(commit: string, branch: string | null): Promise<void> }
+    >();
     await mkdir(path.join(dir, "repos"), { recursive: true });
     for (const source of bundle.sources) {
       const repo = repos.get(source.id);
-      if (!repo?.gitBundle) continue;
       const firstPlan = bundle.runs
         .filter((r) => r.sourceId === source.id)
         .map((r) => ledgerOf(entriesByRun.get(r.id) ?? [])?.plan)
         .find((p) => p?.branch);
+      if (source.kind === "github" && repo?.github) {
+        github.add(repo.github);
+        const fallback = firstPlan?.branch ?? source.branch ?? "main";
+        await runtime.db.insert(sources).values({
+          id: source.id,
+          name: source.name,
+          kind: "github",
+          location: source.location,
+          branch: source.branch,
+          include: source.include,
+          exclude: source.exclude,
+          maxFileBytes: source.maxFileBytes,
+        });
+        replayable.set(source.id, {
+          commits: new Set(repo.commits),
+          moveTo: async (commit, branch) =>
+            github.setHead(source.location, branch ?? fallback, commit),
+        });
+        continue;
+      }
+      if (!repo?.gitBundle) continue;
       const branch = firstPlan?.branch ?? source.branch ?? "main";
       const repoDir = path.join(dir, "repos", `${source.id}.git`);
       await restoreBundle(Buffer.from(repo.gitBundle, "base64"), repoDir, branch);
@@ -200,7 +232,10 @@ export async function runReplay(
         exclude: source.exclude,
         maxFileBytes: source.maxFileBytes,
       });
-      replayable.set(source.id, { dir: repoDir, branch, commits: new Set(repo.commits) });
+      replayable.set(source.id, {
+        commits: new Set(repo.commits),
+        moveTo: (commit) => setBranch(repoDir, branch, commit),
+      });
     }
 
     const bootstrapped = new Set<string>();
@@ -247,7 +282,7 @@ export async function runReplay(
               continue;
             }
             // The index as it stood before the window: built by the current code at the cursor.
-            await setBranch(repo.dir, repo.branch, cursor);
+            await repo.moveTo(cursor, plan.branch);
             await syncSourceLocally(deps, {
               sourceId: run.sourceId,
               mode: "full",
@@ -256,10 +291,11 @@ export async function runReplay(
             });
           }
         }
-        await setBranch(repo.dir, repo.branch, plan.toCommit);
+        await repo.moveTo(plan.toCommit, plan.branch);
         const others = [...replayable.keys()].filter((id) => id !== run.sourceId);
         const db = runtime.db;
         const before = await Promise.all(others.map((id) => indexDigest(db, id)));
+        const unansweredBefore = github.stats.unanswered.length;
         const t0 = performance.now();
         const replayedRun = await syncSourceLocally(deps, {
           sourceId: run.sourceId,
@@ -280,6 +316,13 @@ export async function runReplay(
           continue;
         }
         const diff = diffRun(recorded, replayed, tolerance);
+        const unanswered = [...new Set(github.stats.unanswered.slice(unansweredBefore))];
+        if (unanswered.length > 0) {
+          diff.verdict = "critical";
+          diff.reasons.unshift(
+            `the bundle holds no recorded answer to ${unanswered.length} GitHub request(s), e.g. ${unanswered.slice(0, 3).join(", ")}`,
+          );
+        }
         const outside = result.outsideChanges.filter((o) => o.runId === run.id);
         if (outside.length > 0) {
           diff.verdict = "critical";
