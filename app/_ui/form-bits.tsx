@@ -57,6 +57,7 @@ export function FormMessage({
 /** A labelled input with its hint and its error beside it. */
 export function TextField({
   name,
+  id = `field-${name}`,
   label,
   hint,
   error,
@@ -69,6 +70,8 @@ export function TextField({
   mono,
 }: {
   name: string;
+  /** The input's id (default `field-<name>`); give one when a page repeats the form. */
+  id?: string;
   label: string;
   hint?: ReactNode;
   error?: string;
@@ -80,7 +83,6 @@ export function TextField({
   inputMode?: "numeric" | "text";
   mono?: boolean;
 }) {
-  const id = `field-${name}`;
   const describedBy =
     [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(" ") ||
     undefined;

@@ -2,7 +2,8 @@ import Link from "next/link";
 import { alertsOverview } from "../../../lib/alerts/overview";
 import { listAlerts } from "../../../lib/alerts/records";
 import { can, requirePage } from "../../_lib/session";
-import { EmptyState, PageHeader, Section, StatusBadge, TableWrap } from "../../_ui/bits";
+import { EmptyState, PageHeader, Section, StatusBadge } from "../../_ui/bits";
+import { DataTable } from "../../_ui/data-table";
 import { formatAgo, formatDuration, formatTime } from "../../_ui/format";
 import { FireTestForm } from "./forms";
 
@@ -52,55 +53,53 @@ export default async function AlertsPage() {
           )}
         </Section>
         <Section title="Channels" id="channels">
-          {overview.channels.length === 0 ? (
-            <EmptyState title="No notification channel">
-              Alerts are recorded but go nowhere. Set ALERT_SLACK_WEBHOOK_URL, ALERT_WEBHOOK_URL or
-              ALERT_SMTP_URL (docs/deploy.md), each with its mode (ALERT_*_MODE: live, log-only or
-              off).
-            </EmptyState>
-          ) : (
-            <TableWrap label="Channels">
-              <table className="table" data-testid="channels">
-                <thead>
-                  <tr>
-                    <th scope="col">Channel</th>
-                    <th scope="col">Mode</th>
-                    <th scope="col">Destination</th>
-                    <th scope="col">Approved</th>
-                    <th scope="col">Breaker</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {overview.channels.map((c) => (
-                    <tr key={c.id}>
-                      <td className="font-medium">{c.id}</td>
-                      <td>
-                        <span className={`badge ${MODE_STYLE[c.mode] ?? MODE_STYLE.off}`}>
-                          {c.mode}
-                        </span>
-                      </td>
-                      <td className="text-xs">
-                        {c.domain} · {c.recipients} recipient{c.recipients === 1 ? "" : "s"}
-                      </td>
-                      <td>
-                        {c.approved ? (
-                          "yes"
-                        ) : (
-                          <Link href="/approvals#channels">awaiting approval</Link>
-                        )}
-                      </td>
-                      <td>
-                        <StatusBadge status={c.breaker === "closed" ? "ok" : c.breaker} />
-                        {c.consecutiveFailures > 0 ? (
-                          <span className="muted text-xs"> {c.consecutiveFailures} failures</span>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}
+          <DataTable
+            label="Channels"
+            testId="channels"
+            rows={overview.channels}
+            rowKey={(c) => c.id}
+            empty={
+              <EmptyState title="No notification channel">
+                Alerts are recorded but go nowhere. Set ALERT_SLACK_WEBHOOK_URL, ALERT_WEBHOOK_URL
+                or ALERT_SMTP_URL (docs/deploy.md), each with its mode (ALERT_*_MODE: live, log-only
+                or off).
+              </EmptyState>
+            }
+            columns={[
+              { header: "Channel", className: "font-medium", cell: (c) => c.id },
+              {
+                header: "Mode",
+                cell: (c) => (
+                  <span className={`badge ${MODE_STYLE[c.mode] ?? MODE_STYLE.off}`}>{c.mode}</span>
+                ),
+              },
+              {
+                header: "Destination",
+                className: "text-xs",
+                cell: (c) => (
+                  <>
+                    {c.domain} · {c.recipients} recipient{c.recipients === 1 ? "" : "s"}
+                  </>
+                ),
+              },
+              {
+                header: "Approved",
+                cell: (c) =>
+                  c.approved ? "yes" : <Link href="/approvals#channels">awaiting approval</Link>,
+              },
+              {
+                header: "Breaker",
+                cell: (c) => (
+                  <>
+                    <StatusBadge status={c.breaker === "closed" ? "ok" : c.breaker} />
+                    {c.consecutiveFailures > 0 ? (
+                      <span className="muted text-xs"> {c.consecutiveFailures} failures</span>
+                    ) : null}
+                  </>
+                ),
+              },
+            ]}
+          />
           <p className="muted mt-3 text-xs">
             Guardrails: at most {overview.guardrails.limits.hourly} notifications an hour and{" "}
             {overview.guardrails.limits.daily} a day; sent {overview.guardrails.workingHours}; more
@@ -108,39 +107,46 @@ export default async function AlertsPage() {
           </p>
         </Section>
         <Section title={`Rules (${overview.rules.length})`} id="rules">
-          <TableWrap label="Alert rules">
-            <table className="table" data-testid="rules">
-              <thead>
-                <tr>
-                  <th scope="col">Rule</th>
-                  <th scope="col">Fires when</th>
-                  <th scope="col">Severity</th>
-                  <th scope="col">Cooldown</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {overview.rules.map((r) => (
-                  <tr key={r.id} data-testid={`rule-${r.id}`}>
-                    <td>
-                      <span className="font-medium">{r.id}</span>
-                      {r.enabled ? null : <span className="muted"> (disabled)</span>}
-                      <div className="muted text-xs">{r.description}</div>
-                    </td>
-                    <td className="font-mono text-xs">
-                      {r.condition}
-                      <div className="muted">for {formatDuration(r.forMs)}</div>
-                    </td>
-                    <td>{r.severity}</td>
-                    <td className="text-xs">{formatDuration(r.cooldownMs)}</td>
-                    <td>{canFire ? <FireTestForm rule={r.id} /> : null}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable
+            label="Alert rules"
+            testId="rules"
+            rows={overview.rules}
+            rowKey={(r) => r.id}
+            rowTestId={(r) => `rule-${r.id}`}
+            columns={[
+              {
+                header: "Rule",
+                cell: (r) => (
+                  <>
+                    <span className="font-medium">{r.id}</span>
+                    {r.enabled ? null : <span className="muted"> (disabled)</span>}
+                    <div className="muted text-xs">{r.description}</div>
+                  </>
+                ),
+              },
+              {
+                header: "Fires when",
+                className: "font-mono text-xs",
+                cell: (r) => (
+                  <>
+                    {r.condition}
+                    <div className="muted">for {formatDuration(r.forMs)}</div>
+                  </>
+                ),
+              },
+              { header: "Severity", cell: (r) => r.severity },
+              {
+                header: "Cooldown",
+                className: "text-xs",
+                cell: (r) => formatDuration(r.cooldownMs),
+              },
+              {
+                header: "Actions",
+                srOnly: true,
+                cell: (r) => (canFire ? <FireTestForm rule={r.id} /> : null),
+              },
+            ]}
+          />
           {admin && !canFire ? (
             <p className="muted mt-2 text-xs">Configure a channel to fire a test.</p>
           ) : null}
@@ -163,37 +169,27 @@ export default async function AlertsPage() {
           )}
         </Section>
         <Section title="Recent notifications" id="notifications">
-          {overview.notifications.length === 0 ? (
-            <p className="muted text-sm">No notification yet.</p>
-          ) : (
-            <TableWrap label="Notifications">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Alert</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Channel</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Queued</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {overview.notifications.map((n) => (
-                    <tr key={n.id}>
-                      <td className="text-xs">{n.alertKey}</td>
-                      <td>{n.kind}</td>
-                      <td>{n.channel}</td>
-                      <td>
-                        <StatusBadge status={n.status} />
-                        {n.reason ? <div className="muted text-xs">{n.reason}</div> : null}
-                      </td>
-                      <td className="text-xs">{formatAgo(n.createdAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}
+          <DataTable
+            label="Notifications"
+            rows={overview.notifications}
+            rowKey={(n) => String(n.id)}
+            empty={<p className="muted text-sm">No notification yet.</p>}
+            columns={[
+              { header: "Alert", className: "text-xs", cell: (n) => n.alertKey },
+              { header: "Kind", cell: (n) => n.kind },
+              { header: "Channel", cell: (n) => n.channel },
+              {
+                header: "Status",
+                cell: (n) => (
+                  <>
+                    <StatusBadge status={n.status} />
+                    {n.reason ? <div className="muted text-xs">{n.reason}</div> : null}
+                  </>
+                ),
+              },
+              { header: "Queued", className: "text-xs", cell: (n) => formatAgo(n.createdAt) },
+            ]}
+          />
         </Section>
       </div>
     </>

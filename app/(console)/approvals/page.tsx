@@ -2,6 +2,7 @@ import { alertsOverview } from "../../../lib/alerts/overview";
 import { type CleanupPlan, listCleanupRuns } from "../../../lib/retention/cleanup";
 import { can, requirePage } from "../../_lib/session";
 import { EmptyState, PageHeader, Section, StatusBadge } from "../../_ui/bits";
+import { DataTable } from "../../_ui/data-table";
 import { formatCount, formatTime, shortId } from "../../_ui/format";
 import { ChannelApprovalForm, CleanupDecisionForm } from "./forms";
 
@@ -100,30 +101,31 @@ export default async function ApprovalsPage({ searchParams }: { searchParams: Se
                     {run.approvalRequired ? (
                       <p className="notice-error mt-2 text-sm">{run.approvalRequired}</p>
                     ) : null}
-                    <table
-                      className="table mt-2"
-                      aria-label={`What cleanup ${shortId(run.id)} would delete`}
-                    >
-                      <thead>
-                        <tr>
-                          <th scope="col">Would delete</th>
-                          <th scope="col">Count</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {planLines(plan).map((line) => (
-                          <tr key={line.kind}>
-                            <td>
-                              {line.kind}
-                              {line.detail ? (
-                                <div className="muted text-xs">{line.detail}</div>
-                              ) : null}
-                            </td>
-                            <td className="tabular-nums">{formatCount(line.count)}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
+                    <div className="mt-2">
+                      <DataTable
+                        label={`What cleanup ${shortId(run.id)} would delete`}
+                        rows={planLines(plan)}
+                        rowKey={(line) => line.kind}
+                        columns={[
+                          {
+                            header: "Would delete",
+                            cell: (line) => (
+                              <>
+                                {line.kind}
+                                {line.detail ? (
+                                  <div className="muted text-xs">{line.detail}</div>
+                                ) : null}
+                              </>
+                            ),
+                          },
+                          {
+                            header: "Count",
+                            className: "tabular-nums",
+                            cell: (line) => formatCount(line.count),
+                          },
+                        ]}
+                      />
+                    </div>
                     {(plan.sourcesOverThreshold ?? []).length > 0 ? (
                       <p className="mt-2 text-sm">
                         Over the threshold:{" "}

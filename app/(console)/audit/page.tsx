@@ -2,7 +2,8 @@ import Link from "next/link";
 import { z } from "zod";
 import { listAudit } from "../../../lib/auth/audit";
 import { requirePage } from "../../_lib/session";
-import { EmptyState, PageHeader, StatusBadge, TableWrap } from "../../_ui/bits";
+import { EmptyState, PageHeader, StatusBadge } from "../../_ui/bits";
+import { DataTable } from "../../_ui/data-table";
 import { formatTime } from "../../_ui/format";
 
 export const dynamic = "force-dynamic";
@@ -39,38 +40,45 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
         </EmptyState>
       ) : (
         <div className="card p-0">
-          <TableWrap label="Audit log">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Result</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {entries.map((e) => (
-                  <tr key={e.id}>
-                    <td className="text-xs whitespace-nowrap">{formatTime(e.at)}</td>
-                    <td className="text-sm">{e.actor}</td>
-                    <td className="text-sm">
-                      <code>{e.action}</code>
-                      {e.target ? (
-                        <div className="muted max-w-48 truncate text-xs">{e.target}</div>
-                      ) : null}
-                    </td>
-                    <td>
-                      <StatusBadge status={e.result} />{" "}
-                      <span className="muted text-xs">{e.status ?? ""}</span>
-                    </td>
-                    <td className="muted max-w-md text-xs break-words">{summary(e.details)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable
+            label="Audit log"
+            rows={entries}
+            rowKey={(e) => String(e.id)}
+            columns={[
+              {
+                header: "When",
+                className: "text-xs whitespace-nowrap",
+                cell: (e) => formatTime(e.at),
+              },
+              { header: "Who", className: "text-sm", cell: (e) => e.actor },
+              {
+                header: "Action",
+                className: "text-sm",
+                cell: (e) => (
+                  <>
+                    <code>{e.action}</code>
+                    {e.target ? (
+                      <div className="muted max-w-48 truncate text-xs">{e.target}</div>
+                    ) : null}
+                  </>
+                ),
+              },
+              {
+                header: "Result",
+                cell: (e) => (
+                  <>
+                    <StatusBadge status={e.result} />{" "}
+                    <span className="muted text-xs">{e.status ?? ""}</span>
+                  </>
+                ),
+              },
+              {
+                header: "Details",
+                className: "muted max-w-md text-xs break-words",
+                cell: (e) => summary(e.details),
+              },
+            ]}
+          />
         </div>
       )}
       {entries.length === PAGE && last ? (

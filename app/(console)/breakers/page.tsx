@@ -6,7 +6,8 @@ import {
 } from "../../../lib/limits/policies";
 import { breakerStates } from "../../../lib/recovery/operator";
 import { can, requirePage } from "../../_lib/session";
-import { PageHeader, Section, StatusBadge, TableWrap } from "../../_ui/bits";
+import { PageHeader, Section, StatusBadge } from "../../_ui/bits";
+import { DataTable } from "../../_ui/data-table";
 import { formatCount, formatDuration, formatTime } from "../../_ui/format";
 import { ResetBreakerForm } from "./forms";
 
@@ -36,48 +37,53 @@ export default async function BreakersPage({ searchParams }: { searchParams: Sea
       ) : null}
       <div className="space-y-6">
         <Section title="Circuit breakers" id="breakers">
-          <TableWrap label="Circuit breakers">
-            <table className="table" data-testid="breakers">
-              <thead>
-                <tr>
-                  <th scope="col">Dependency</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Failures</th>
-                  <th scope="col">Last change</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {breakers.map((b) => (
-                  <tr key={b.name}>
-                    <td className="font-medium">{b.name}</td>
-                    <td>
-                      <StatusBadge status={STATE_BADGE[b.state] ?? b.state} />{" "}
-                      <span className="text-xs">{b.state}</span>
-                      {b.reason ? <div className="muted text-xs">{b.reason}</div> : null}
-                    </td>
-                    <td className="text-xs tabular-nums">
-                      {b.consecutiveFailures} in a row
-                      <div className="muted">
-                        {b.windowFailures}/{b.windowCalls} of recent calls
-                      </div>
-                    </td>
-                    <td className="text-xs">
-                      {b.openedAt ? `opened ${formatTime(b.openedAt)}` : "closed"}
-                      {b.retryAt ? (
-                        <div className="muted">probe {formatTime(b.retryAt)}</div>
-                      ) : null}
-                    </td>
-                    <td>
-                      {admin && b.state !== "closed" ? <ResetBreakerForm name={b.name} /> : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable
+            label="Circuit breakers"
+            testId="breakers"
+            rows={breakers}
+            rowKey={(b) => b.name}
+            columns={[
+              { header: "Dependency", className: "font-medium", cell: (b) => b.name },
+              {
+                header: "State",
+                cell: (b) => (
+                  <>
+                    <StatusBadge status={STATE_BADGE[b.state] ?? b.state} />{" "}
+                    <span className="text-xs">{b.state}</span>
+                    {b.reason ? <div className="muted text-xs">{b.reason}</div> : null}
+                  </>
+                ),
+              },
+              {
+                header: "Failures",
+                className: "text-xs tabular-nums",
+                cell: (b) => (
+                  <>
+                    {b.consecutiveFailures} in a row
+                    <div className="muted">
+                      {b.windowFailures}/{b.windowCalls} of recent calls
+                    </div>
+                  </>
+                ),
+              },
+              {
+                header: "Last change",
+                className: "text-xs",
+                cell: (b) => (
+                  <>
+                    {b.openedAt ? `opened ${formatTime(b.openedAt)}` : "closed"}
+                    {b.retryAt ? <div className="muted">probe {formatTime(b.retryAt)}</div> : null}
+                  </>
+                ),
+              },
+              {
+                header: "Actions",
+                srOnly: true,
+                cell: (b) =>
+                  admin && b.state !== "closed" ? <ResetBreakerForm name={b.name} /> : null,
+              },
+            ]}
+          />
           {breakers.every((b) => b.state === "closed") ? (
             <p className="muted mt-2 text-sm">
               Every breaker is closed: all dependencies answer. Nothing to do.
@@ -85,31 +91,20 @@ export default async function BreakersPage({ searchParams }: { searchParams: Sea
           ) : null}
         </Section>
         <Section title="Inbound rate limits" id="limits">
-          <TableWrap label="Inbound rate limits">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Policy</th>
-                  <th scope="col">Limit</th>
-                  <th scope="col">Applies to</th>
-                </tr>
-              </thead>
-              <tbody>
-                {INBOUND_POLICY_NAMES.map((name) => {
-                  const p = inboundPolicy(name, limits);
-                  return (
-                    <tr key={name}>
-                      <td className="font-medium">{name}</td>
-                      <td className="tabular-nums">
-                        {formatCount(p.limit)} per {formatDuration(p.windowMs)}
-                      </td>
-                      <td className="text-xs">{p.description}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable
+            label="Inbound rate limits"
+            rows={INBOUND_POLICY_NAMES.map((name) => ({ name, ...inboundPolicy(name, limits) }))}
+            rowKey={(p) => p.name}
+            columns={[
+              { header: "Policy", className: "font-medium", cell: (p) => p.name },
+              {
+                header: "Limit",
+                className: "tabular-nums",
+                cell: (p) => `${formatCount(p.limit)} per ${formatDuration(p.windowMs)}`,
+              },
+              { header: "Applies to", className: "text-xs", cell: (p) => p.description },
+            ]}
+          />
           <p className="muted mt-2 text-xs">
             Override with RATE_LIMIT_OVERRIDES (e.g. search=60/1m). Provider budgets: OpenAI{" "}
             {formatCount(PROVIDER_BUDGETS.openai.requestsPerMinute)} requests and{" "}

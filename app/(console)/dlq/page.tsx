@@ -4,12 +4,20 @@ import { DEAD_LETTER_KINDS, DEAD_LETTER_STATUSES } from "../../../db/schema";
 import { listSources } from "../../../lib/pipeline/source-records";
 import { dlqDepth, listDeadLetters } from "../../../lib/recovery/dlq";
 import { can, requirePage } from "../../_lib/session";
-import { EmptyState, PageHeader, Section, Stat, StatusBadge, TableWrap } from "../../_ui/bits";
+import { EmptyState, PageHeader, Section, Stat, StatusBadge } from "../../_ui/bits";
+import { DataTable } from "../../_ui/data-table";
 import { formatAgo, formatTime, shortId } from "../../_ui/format";
 import { DiscardEntryForm, RetryAllForm, RetryEntryForm } from "./forms";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Dead-letter queue" };
+
+type Entry = Awaited<ReturnType<typeof listDeadLetters>>[number];
+
+/** The entry's path (a document) or event name (an event). */
+function whatOf(e: Entry): string {
+  return e.kind === "document" ? (e.path ?? "(document)") : (e.eventName ?? "(event)");
+}
 
 type Search = Promise<Record<string, string | string[] | undefined>>;
 
@@ -81,83 +89,98 @@ export default async function DlqPage({ searchParams }: { searchParams: Search }
           </EmptyState>
         ) : (
           <Section title={`Entries (${entries.length})`} id="entries">
-            <TableWrap label="Dead-letter entries">
-              <table className="table" data-testid="dlq-entries">
-                <thead>
-                  <tr>
-                    <th scope="col">What</th>
-                    <th scope="col">Error</th>
-                    <th scope="col">Attempts</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Seen</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {entries.map((e) => {
-                    const what =
-                      e.kind === "document" ? (e.path ?? "(document)") : (e.eventName ?? "(event)");
-                    const label = `${e.kind} ${what}`;
+            <DataTable
+              label="Dead-letter entries"
+              testId="dlq-entries"
+              rowTestId="dlq-entry"
+              rows={entries}
+              rowKey={(e) => e.id}
+              columns={[
+                {
+                  header: "What",
+                  cell: (e) => (
+                    <>
+                      <span className="badge bg-slate-200 text-slate-900 dark:bg-slate-700 dark:text-slate-100">
+                        {e.kind}
+                      </span>{" "}
+                      <span className="font-mono text-xs break-all">{whatOf(e)}</span>
+                      <div className="muted text-xs">
+                        {e.sourceId
+                          ? `source ${sourceName.get(e.sourceId) ?? shortId(e.sourceId)}`
+                          : ""}
+                        {e.functionId ? ` · ${e.functionId}` : ""}
+                        {e.dependency ? ` · ${e.dependency}` : ""}
+                        {e.runId ? (
+                          <>
+                            {" · "}
+                            <Link href={`/runs/${e.runId}`}>run {shortId(e.runId)}</Link>
+                          </>
+                        ) : null}
+                      </div>
+                    </>
+                  ),
+                },
+                {
+                  header: "Error",
+                  className: "max-w-xs text-xs",
+                  cell: (e) => (
+                    <>
+                      <span className="font-semibold">{e.errorClass}</span>
+                      <div className="break-words">{e.message.slice(0, 300)}</div>
+                      {e.resolution ? <div className="muted">{e.resolution}</div> : null}
+                    </>
+                  ),
+                },
+                {
+                  header: "Attempts",
+                  className: "tabular-nums",
+                  cell: (e) => (
+                    <>
+                      {e.attempts}
+                      <div className="muted text-xs">{e.recoveries} re-drives</div>
+                    </>
+                  ),
+                },
+                {
+                  header: "Status",
+                  cell: (e) => (
+                    <>
+                      <StatusBadge status={e.status} />
+                      {e.status === "pending" ? (
+                        <div className="muted text-xs">next try {formatTime(e.nextAttemptAt)}</div>
+                      ) : null}
+                    </>
+                  ),
+                },
+                {
+                  header: "Seen",
+                  className: "text-xs",
+                  cell: (e) => (
+                    <>
+                      first {formatTime(e.firstSeenAt)}
+                      <div className="muted">last {formatAgo(e.lastSeenAt)}</div>
+                    </>
+                  ),
+                },
+                {
+                  header: "Actions",
+                  srOnly: true,
+                  cell: (e) => {
+                    const label = `${e.kind} ${whatOf(e)}`;
                     const actionable = e.status === "pending" || e.status === "parked";
                     const discardable = actionable || e.status === "redriven";
                     return (
-                      <tr key={e.id} data-testid="dlq-entry">
-                        <td>
-                          <span className="badge bg-slate-200 text-slate-900 dark:bg-slate-700 dark:text-slate-100">
-                            {e.kind}
-                          </span>{" "}
-                          <span className="font-mono text-xs break-all">{what}</span>
-                          <div className="muted text-xs">
-                            {e.sourceId
-                              ? `source ${sourceName.get(e.sourceId) ?? shortId(e.sourceId)}`
-                              : ""}
-                            {e.functionId ? ` · ${e.functionId}` : ""}
-                            {e.dependency ? ` · ${e.dependency}` : ""}
-                            {e.runId ? (
-                              <>
-                                {" · "}
-                                <Link href={`/runs/${e.runId}`}>run {shortId(e.runId)}</Link>
-                              </>
-                            ) : null}
-                          </div>
-                        </td>
-                        <td className="max-w-xs text-xs">
-                          <span className="font-semibold">{e.errorClass}</span>
-                          <div className="break-words">{e.message.slice(0, 300)}</div>
-                          {e.resolution ? <div className="muted">{e.resolution}</div> : null}
-                        </td>
-                        <td className="tabular-nums">
-                          {e.attempts}
-                          <div className="muted text-xs">{e.recoveries} re-drives</div>
-                        </td>
-                        <td>
-                          <StatusBadge status={e.status} />
-                          {e.status === "pending" ? (
-                            <div className="muted text-xs">
-                              next try {formatTime(e.nextAttemptAt)}
-                            </div>
-                          ) : null}
-                        </td>
-                        <td className="text-xs">
-                          first {formatTime(e.firstSeenAt)}
-                          <div className="muted">last {formatAgo(e.lastSeenAt)}</div>
-                        </td>
-                        <td>
-                          {operator && actionable ? (
-                            <RetryEntryForm id={e.id} label={label} />
-                          ) : null}
-                          {operator && discardable ? (
-                            <DiscardEntryForm id={e.id} label={label} />
-                          ) : null}
-                        </td>
-                      </tr>
+                      <>
+                        {operator && actionable ? <RetryEntryForm id={e.id} label={label} /> : null}
+                        {operator && discardable ? (
+                          <DiscardEntryForm id={e.id} label={label} />
+                        ) : null}
+                      </>
                     );
-                  })}
-                </tbody>
-              </table>
-            </TableWrap>
+                  },
+                },
+              ]}
+            />
           </Section>
         )}
       </div>

@@ -2,6 +2,7 @@
 
 import { useActionState } from "react";
 import { ROLES } from "../../../lib/auth/roles";
+import { ActionButtonForm } from "../../_ui/action-forms";
 import { FormMessage, SubmitButton, TextField } from "../../_ui/form-bits";
 import { createKeyAction, revokeKeyAction, revokeSessionAction } from "./actions";
 
@@ -75,27 +76,17 @@ export function CreateKeyForm() {
 }
 
 export function RevokeKeyForm({ prefix, name }: { prefix: string; name: string }) {
-  const [state, action] = useActionState(revokeKeyAction, null);
   return (
-    <form action={action}>
-      <input type="hidden" name="prefix" value={prefix} />
-      <SubmitButton className="btn-secondary" pending="Revoking…">
-        Revoke<span className="sr-only"> {name}</span>
-      </SubmitButton>
-      <FormMessage state={state} />
-    </form>
+    <ActionButtonForm action={revokeKeyAction} fields={{ prefix }} pending="Revoking…">
+      Revoke<span className="sr-only"> {name}</span>
+    </ActionButtonForm>
   );
 }
 
 export function RevokeSessionForm({ id, label }: { id: string; label: string }) {
-  const [state, action] = useActionState(revokeSessionAction, null);
   return (
-    <form action={action}>
-      <input type="hidden" name="session" value={id} />
-      <SubmitButton className="btn-secondary" pending="Ending…">
-        End<span className="sr-only"> session of {label}</span>
-      </SubmitButton>
-      <FormMessage state={state} />
-    </form>
+    <ActionButtonForm action={revokeSessionAction} fields={{ session: id }} pending="Ending…">
+      End<span className="sr-only"> session of {label}</span>
+    </ActionButtonForm>
   );
 }

@@ -1,12 +1,22 @@
 import { listApiKeys } from "../../../lib/auth/api-keys";
 import { listLiveSessions } from "../../../lib/auth/sessions";
 import { requirePage } from "../../_lib/session";
-import { PageHeader, Section, StatusBadge, TableWrap } from "../../_ui/bits";
+import { PageHeader, Section, StatusBadge } from "../../_ui/bits";
+import { DataTable } from "../../_ui/data-table";
 import { formatAgo, formatTime } from "../../_ui/format";
 import { CreateKeyForm, RevokeKeyForm, RevokeSessionForm } from "./forms";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "API keys" };
+
+type LiveSession = Awaited<ReturnType<typeof listLiveSessions>>[number];
+
+/** A session's holder: the GitHub login, or the key's name and prefix. */
+function whoOf(s: LiveSession): string {
+  return s.kind === "github"
+    ? `github:${s.githubLogin}`
+    : `${s.keyName} (key blst_${s.keyPrefix}…)`;
+}
 
 type Search = Promise<Record<string, string | string[] | undefined>>;
 
@@ -40,89 +50,62 @@ export default async function KeysPage({ searchParams }: { searchParams: Search 
           <CreateKeyForm />
         </Section>
         <Section title={`Active keys (${active.length})`} id="active">
-          {active.length === 0 ? (
-            <p className="muted text-sm">No active keys. Create one above.</p>
-          ) : (
-            <TableWrap label="Active keys">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Key</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {active.map((k) => (
-                    <tr key={k.id}>
-                      <td className="font-medium">{k.name}</td>
-                      <td className="font-mono text-xs">blst_{k.prefix}_…</td>
-                      <td>{k.role}</td>
-                      <td className="text-xs">
-                        {formatTime(k.createdAt)}
-                        <div className="muted">by {k.createdBy}</div>
-                      </td>
-                      <td className="text-xs">{formatAgo(k.lastUsedAt)}</td>
-                      <td>
-                        <RevokeKeyForm prefix={k.prefix} name={k.name} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}
+          <DataTable
+            label="Active keys"
+            rows={active}
+            rowKey={(k) => k.id}
+            empty={<p className="muted text-sm">No active keys. Create one above.</p>}
+            columns={[
+              { header: "Name", className: "font-medium", cell: (k) => k.name },
+              { header: "Key", className: "font-mono text-xs", cell: (k) => `blst_${k.prefix}_…` },
+              { header: "Role", cell: (k) => k.role },
+              {
+                header: "Created",
+                className: "text-xs",
+                cell: (k) => (
+                  <>
+                    {formatTime(k.createdAt)}
+                    <div className="muted">by {k.createdBy}</div>
+                  </>
+                ),
+              },
+              { header: "Last used", className: "text-xs", cell: (k) => formatAgo(k.lastUsedAt) },
+              {
+                header: "Actions",
+                srOnly: true,
+                cell: (k) => <RevokeKeyForm prefix={k.prefix} name={k.name} />,
+              },
+            ]}
+          />
         </Section>
         <Section title={`Signed-in sessions (${sessions.length})`} id="sessions">
-          {sessions.length === 0 ? (
-            <p className="muted text-sm">Nobody is signed in.</p>
-          ) : (
-            <TableWrap label="Sessions">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Who</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Signed in</th>
-                    <th scope="col">Last seen</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {sessions.map((s) => {
-                    const who =
-                      s.kind === "github"
-                        ? `github:${s.githubLogin}`
-                        : `${s.keyName} (key blst_${s.keyPrefix}…)`;
-                    return (
-                      <tr key={s.id}>
-                        <td>
-                          {who}
-                          {s.id === viewer.sessionId ? <span className="muted"> — you</span> : null}
-                          <div className="muted text-xs">{s.client ?? ""}</div>
-                        </td>
-                        <td>{s.role}</td>
-                        <td className="text-xs">{formatTime(s.createdAt)}</td>
-                        <td className="text-xs">{formatAgo(s.lastSeenAt)}</td>
-                        <td className="text-xs">{formatTime(s.expiresAt)}</td>
-                        <td>
-                          <RevokeSessionForm id={s.id} label={who} />
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </TableWrap>
-          )}
+          <DataTable
+            label="Sessions"
+            rows={sessions}
+            rowKey={(s) => s.id}
+            empty={<p className="muted text-sm">Nobody is signed in.</p>}
+            columns={[
+              {
+                header: "Who",
+                cell: (s) => (
+                  <>
+                    {whoOf(s)}
+                    {s.id === viewer.sessionId ? <span className="muted"> — you</span> : null}
+                    <div className="muted text-xs">{s.client ?? ""}</div>
+                  </>
+                ),
+              },
+              { header: "Role", cell: (s) => s.role },
+              { header: "Signed in", className: "text-xs", cell: (s) => formatTime(s.createdAt) },
+              { header: "Last seen", className: "text-xs", cell: (s) => formatAgo(s.lastSeenAt) },
+              { header: "Expires", className: "text-xs", cell: (s) => formatTime(s.expiresAt) },
+              {
+                header: "Actions",
+                srOnly: true,
+                cell: (s) => <RevokeSessionForm id={s.id} label={whoOf(s)} />,
+              },
+            ]}
+          />
         </Section>
         {revoked.length > 0 ? (
           <Section title={`Revoked keys (${revoked.length})`} id="revoked">
