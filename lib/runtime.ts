@@ -1,9 +1,14 @@
 import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
 import { type ArchiveStore, createArchiveStore } from "./archive";
 import { type Config, getConfig } from "./config";
-import { createEmbeddingProvider, type EmbeddingProvider } from "./embedding";
+import {
+  createEmbeddingProvider,
+  type EmbeddingProvider,
+  withSimulationBoundary,
+} from "./embedding";
 import { ProviderBudget } from "./limits/budget";
 import { createLogger, type Logger } from "./log/logger";
+import { simulatedCallRecorder } from "./monitoring/simulated-calls";
 import { createRedisStore, type RedisStore } from "./redis";
 import { FallbackRedisStore } from "./redis/fallback";
 import { BreakerRegistry } from "./resilience/breaker";
@@ -98,24 +103,29 @@ export async function createRuntime(
     tracer,
   );
   const provider = config.embedding.provider;
+  // EMBEDDING_MODE: log-only records each call and answers locally; off refuses every call.
   const embedder =
     overrides.embedder ??
-    createEmbeddingProvider({
-      ...config.embedding,
-      onRetry: (info) => log.warn(info, "embedding request retried"),
-      // A span per provider request (the local embedder makes none).
-      fetch: tracedFetch(
-        `embedding.${config.embedding.provider}`,
-        (input, init) => globalThis.fetch(input, init),
-        tracer,
-      ),
-      ...(provider === "local"
-        ? {}
-        : {
-            breaker: breakers.get(`embedding:${provider}`),
-            budget: new ProviderBudget(provider, redis, resilience.budgets[provider]),
-          }),
-    });
+    withSimulationBoundary(
+      createEmbeddingProvider({
+        ...config.embedding,
+        onRetry: (info) => log.warn(info, "embedding request retried"),
+        // A span per provider request (the local embedder makes none).
+        fetch: tracedFetch(
+          `embedding.${config.embedding.provider}`,
+          (input, init) => globalThis.fetch(input, init),
+          tracer,
+        ),
+        ...(provider === "local"
+          ? {}
+          : {
+              breaker: breakers.get(`embedding:${provider}`),
+              budget: new ProviderBudget(provider, redis, resilience.budgets[provider]),
+            }),
+      }),
+      config.embedding.mode,
+      { record: simulatedCallRecorder(database.db), batchSize: config.embedding.batchSize },
+    );
   return {
     config,
     log,

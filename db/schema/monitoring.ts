@@ -138,3 +138,29 @@ export const channelApprovals = pgTable(
   },
   (t) => [primaryKey({ columns: [t.channel, t.fingerprint] })],
 );
+
+/**
+ * What an outbound integration in log-only mode would have sent, recorded instead of sent (the
+ * embedding provider under EMBEDDING_MODE=log-only; notification channels record theirs on
+ * their notification rows). Counts and estimates only: never the text, never a key.
+ */
+export const simulatedCalls = pgTable(
+  "simulated_calls",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** The integration, as /api/health names it: `embedding.openai`, `embedding.cohere`. */
+    integration: text("integration").notNull(),
+    /** What was asked: `embed_documents`, `embed_query`. */
+    operation: text("operation").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    /** Inputs in the call (texts). */
+    items: integer("items").notNull(),
+    /** The requests the live provider would have been sent (its batching). */
+    requests: integer("requests").notNull(),
+    /** Input tokens by the provider's own tokeniser (or its documented estimate). */
+    tokens: integer("tokens").notNull(),
+    /** Model, dimensions, the cost the live provider would have billed; never inputs. */
+    details: jsonb("details").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("simulated_calls_integration_at_idx").on(t.integration, t.at)],
+);

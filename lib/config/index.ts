@@ -60,7 +60,7 @@ export function summaryLines(config: Config): string[] {
   const embedding =
     config.embedding.provider === "local"
       ? `local deterministic embedder ${config.embedding.model} (${config.embedding.dimensions} dimensions, no network)`
-      : `${config.embedding.provider} ${config.embedding.model} (${config.embedding.dimensions} dimensions)`;
+      : `${config.embedding.provider} ${config.embedding.model} (${config.embedding.dimensions} dimensions, ${config.embedding.mode})`;
   return [
     `ballast: mode ${config.mode}`,
     `ballast: database: ${database}`,
@@ -131,6 +131,7 @@ export function redactedConfig(config: Config): unknown {
       model: config.embedding.model,
       dimensions: config.embedding.dimensions,
       batchSize: config.embedding.batchSize,
+      mode: config.embedding.mode,
       costPerMillionTokens: config.embedding.costPerMillionTokens ?? null,
       openai: {
         baseUrl: config.embedding.openai.baseUrl,

@@ -92,6 +92,11 @@ export interface Config {
     batchSize: number;
     /** USD per million input tokens; undefined means the provider's list price. */
     costPerMillionTokens: number | undefined;
+    /**
+     * The simulation boundary of a remote provider (EMBEDDING_MODE): live sends, log-only
+     * records and answers locally, off refuses. The local embedder is always live.
+     */
+    mode: IntegrationMode;
     openai: { apiKey: string | undefined; baseUrl: string };
     cohere: { apiKey: string | undefined; baseUrl: string };
   };
@@ -447,6 +452,8 @@ export const VARIABLES = {
     "The sync SLO: seconds per 1,000 documents (and the least any run gets). Default 300.",
   DLQ_RETENTION_DAYS:
     "Days a dead-letter entry is kept after it ended (resolved, or discarded by an operator) before the cleanup archives it with its attempts, verifies the archive and deletes it; pending, re-driven and parked entries are never archived. 1-3650, default 30.",
+  EMBEDDING_MODE:
+    "live | log-only | off: what the remote embedding provider (openai, cohere) does. live sends requests; log-only sends nothing, records each call (counts and token estimates, never the text) and answers with deterministic local vectors in the provider's dimensions (their own embedding space), so a staging sync completes; off refuses any sync that needs embeddings. Required in staging/production with a remote provider; default live otherwise. The local embedder has no network and is always live.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -679,6 +686,7 @@ const rawSchema = z.object({
   ALERT_DAILY_BUDGET_USD: positiveNumber,
   SYNC_SLO_SECONDS_PER_1000_DOCS: int(1, 86_400),
   DLQ_RETENTION_DAYS: int(1, 3650),
+  EMBEDDING_MODE: integrationMode,
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -901,6 +909,19 @@ function buildConfig(
     need("OPENAI_API_KEY", raw.OPENAI_API_KEY, "when EMBEDDING_PROVIDER=openai");
   if (provider === "cohere")
     need("COHERE_API_KEY", raw.COHERE_API_KEY, "when EMBEDDING_PROVIDER=cohere");
+  const embeddingMode = embeddingModeOf(raw, mode, problems);
+  monitoring.integrations[`embedding.${provider}`] = {
+    mode: embeddingMode,
+    configured: true,
+    detail:
+      provider === "local"
+        ? "local embedder: no network"
+        : embeddingMode === "live"
+          ? "embedding provider API"
+          : embeddingMode === "log-only"
+            ? "embedding provider API (log-only: recorded, answered with local vectors)"
+            : "embedding provider API (off: syncs that need embeddings fail)",
+  };
 
   // Chunking
   const chunkSize = raw.CHUNK_SIZE ?? 1600;
@@ -984,6 +1005,7 @@ function buildConfig(
       dimensions: raw.EMBEDDING_DIMENSIONS ?? defaults.dimensions,
       batchSize: raw.EMBEDDING_BATCH_SIZE ?? 96,
       costPerMillionTokens: raw.EMBEDDING_COST_PER_MILLION_TOKENS,
+      mode: embeddingMode,
       openai: {
         apiKey: raw.OPENAI_API_KEY,
         baseUrl: (raw.OPENAI_BASE_URL ?? "https://api.openai.com/v1").replace(/\/+$/, ""),
@@ -1400,12 +1422,6 @@ function buildMonitoring(raw: Raw, mode: Mode, problems: ConfigProblem[]): Monit
       ? { mode: channel.mode, configured: true, detail: `notification channel (${channel.mode})` }
       : { mode: "off", configured: false, detail: "not configured" };
   }
-  const provider = raw.EMBEDDING_PROVIDER ?? "local";
-  integrations[`embedding.${provider}`] = {
-    mode: "live",
-    configured: true,
-    detail: provider === "local" ? "local embedder: no network" : "embedding provider API",
-  };
 
   return {
     metricsToken: raw.METRICS_TOKEN,
@@ -1422,4 +1438,29 @@ function buildMonitoring(raw: Raw, mode: Mode, problems: ConfigProblem[]): Monit
     dailyBudgetUsd: raw.ALERT_DAILY_BUDGET_USD,
     syncSloMsPer1000Docs: (raw.SYNC_SLO_SECONDS_PER_1000_DOCS ?? 300) * 1000,
   };
+}
+
+/**
+ * EMBEDDING_MODE: a remote provider's simulation boundary. Staging and production with a remote
+ * provider must choose; elsewhere it defaults to live. The local embedder makes no request, so
+ * it is live and nothing else.
+ */
+function embeddingModeOf(raw: Raw, mode: Mode, problems: ConfigProblem[]): IntegrationMode {
+  const provider = raw.EMBEDDING_PROVIDER ?? "local";
+  const value = raw.EMBEDDING_MODE;
+  if (provider === "local") {
+    if (value !== undefined && value !== "live")
+      problems.push({
+        variable: "EMBEDDING_MODE",
+        message: `cannot be ${value} with EMBEDDING_PROVIDER=local: the local embedder makes no network request and is always live (unset it, or choose a remote provider)`,
+      });
+    return "live";
+  }
+  if (value !== undefined) return value;
+  if (mode === "production" || mode === "staging")
+    problems.push({
+      variable: "EMBEDDING_MODE",
+      message: `is required in ${mode} with EMBEDDING_PROVIDER=${provider}: choose live, log-only or off`,
+    });
+  return "live";
 }

@@ -19,6 +19,15 @@ export {
   OPENAI_MAX_REQUEST_TOKENS,
   OpenAIEmbedder,
 } from "./openai";
+export {
+  EmbeddingOffError,
+  LOG_ONLY_SPACE_SUFFIX,
+  LogOnlyEmbedder,
+  OffEmbedder,
+  type SimulatedCall,
+  type SimulationRecorder,
+  withSimulationBoundary,
+} from "./simulated";
 export type {
   EmbedCallOptions,
   EmbeddingBatchResult,

@@ -1,4 +1,4 @@
-import type { EmbeddingProviderName } from "../config/schema";
+import type { EmbeddingProviderName, IntegrationMode } from "../config/schema";
 import type { ProviderBudget } from "../limits/budget";
 import type { CircuitBreaker } from "../resilience/breaker";
 
@@ -30,6 +30,11 @@ export interface EmbeddingProvider {
   readonly dimensions: number;
   /** `${provider}:${model}:${dimensions}`: vectors from different spaces must never be compared. */
   readonly space: string;
+  /**
+   * The simulation boundary (EMBEDDING_MODE): `log-only` records calls and answers locally,
+   * `off` refuses them. Unset means live.
+   */
+  readonly mode?: IntegrationMode;
   /** Embeds texts for storage; splits them into request batches itself. */
   embedDocuments(texts: string[], options?: EmbedCallOptions): Promise<EmbeddingBatchResult>;
   /** Embeds a search query (Cohere embeds queries differently from documents). */

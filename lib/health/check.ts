@@ -156,7 +156,11 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
       backend: runtime.embedder.provider,
       embedded: runtime.embedder.provider === "local",
       latencyMs: null,
-      detail: runtime.embedder.space,
+      // EMBEDDING_MODE log-only or off: said here too (integrations has the mode).
+      detail:
+        runtime.embedder.mode && runtime.embedder.mode !== "live"
+          ? `${runtime.embedder.space} (EMBEDDING_MODE=${runtime.embedder.mode}: no request sent)`
+          : runtime.embedder.space,
     },
   };
 

@@ -2,6 +2,7 @@ import { and, asc, eq, gte, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { metricSamples } from "../../db/schema";
 import { type Figure, labelKey } from "./figures";
+import { pruneSimulatedCalls } from "./simulated-calls";
 
 /** Raw samples are kept this long, then rolled up to hourly rows. */
 export const RAW_RETENTION_MS = 48 * 3600_000;
@@ -45,13 +46,14 @@ export async function recordSample(
 
 /**
  * Rolls raw samples older than 48 hours into hourly rows (mean, min, max, sample count) and
- * deletes them; deletes everything older than 30 days. Safe to repeat: an hour rolled up in
- * two passes merges into one row.
+ * deletes them; deletes everything older than 30 days, and the calls log-only integrations
+ * recorded (simulated_calls) after as long. Safe to repeat: an hour rolled up in two passes
+ * merges into one row.
  */
 export async function maintainSeries(
   db: Database,
   now: Date,
-): Promise<{ rolledUp: number; pruned: number }> {
+): Promise<{ rolledUp: number; pruned: number; simulatedCallsPruned: number }> {
   const rawBefore = new Date(now.getTime() - RAW_RETENTION_MS).toISOString();
   const keepAfter = new Date(now.getTime() - SERIES_RETENTION_MS).toISOString();
   return db.transaction(async (tx) => {
@@ -80,7 +82,12 @@ export async function maintainSeries(
         with gone as (delete from metric_samples where at < ${keepAfter}::timestamptz returning 1)
         select count(*)::int as n from gone`),
     );
-    return { rolledUp: Number(moved[0]?.n ?? 0), pruned: Number(pruned[0]?.n ?? 0) };
+    const simulatedCallsPruned = await pruneSimulatedCalls(tx as unknown as Database, now);
+    return {
+      rolledUp: Number(moved[0]?.n ?? 0),
+      pruned: Number(pruned[0]?.n ?? 0),
+      simulatedCallsPruned,
+    };
   });
 }
 

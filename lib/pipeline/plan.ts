@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { documents, syncRunItems, syncRuns } from "../../db/schema";
+import { EmbeddingOffError } from "../embedding/simulated";
 import { BallastError, errorMessage } from "../errors";
 import { dropVectorIndex, ensureVectorIndex } from "../index/vector-index";
 import { mergePendingTermStats } from "../index/write";
@@ -208,6 +209,10 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
   const batchSize = deps.batchSize;
   const batches = Math.ceil(planned.length / batchSize);
   const upserts = planned.filter((i) => i.action === "upsert").length;
+  // EMBEDDING_MODE=off: a plan with documents to embed fails now, permanently, before anything
+  // is written (no items, so no document is failed or dead-lettered for it).
+  if (upserts > 0 && deps.embedder.mode === "off")
+    throw new EmbeddingOffError(deps.embedder.provider);
   const bulkLoad =
     upserts >= (deps.bulkLoadMinDocuments ?? BULK_LOAD_MIN_DOCUMENTS) &&
     upserts >= BULK_LOAD_MIN_SHARE * (await documentsInSpace(db, deps, source.id));

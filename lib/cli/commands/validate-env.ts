@@ -157,6 +157,11 @@ async function checkConnections(config: Config, ctx: CliContext): Promise<number
     checks.push({
       part: "embedding (openai)",
       required: true,
+      // EMBEDDING_MODE log-only or off: nothing may be sent to the provider, not even a probe.
+      off:
+        config.embedding.mode === "live"
+          ? undefined
+          : `EMBEDDING_MODE=${config.embedding.mode}: no request is sent`,
       run: () =>
         httpProbe(
           `${config.embedding.openai.baseUrl}/models`,
@@ -168,6 +173,11 @@ async function checkConnections(config: Config, ctx: CliContext): Promise<number
     checks.push({
       part: "embedding (cohere)",
       required: true,
+      // EMBEDDING_MODE log-only or off: nothing may be sent to the provider, not even a probe.
+      off:
+        config.embedding.mode === "live"
+          ? undefined
+          : `EMBEDDING_MODE=${config.embedding.mode}: no request is sent`,
       run: () =>
         httpProbe(
           `${config.embedding.cohere.baseUrl}/v1/models`,
