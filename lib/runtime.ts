@@ -91,7 +91,13 @@ export async function createRuntime(
         )
       : createRedisStore({ backend: "memory", env: config.mode }));
   const { resilience } = config;
-  const breakers = new BreakerRegistry(redis, resilience.breaker, resilience.breakerOverrides);
+  const breakers = new BreakerRegistry(
+    redis,
+    resilience.breaker,
+    resilience.breakerOverrides,
+    Date.now,
+    config.monitoring.channels.map((c) => c.id),
+  );
   const archive = new TracedArchiveStore(
     overrides.archive ??
       (config.archive.s3

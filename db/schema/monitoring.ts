@@ -114,8 +114,9 @@ export const notifications = pgTable(
 export type ChannelState = "closed" | "open";
 
 /**
- * Health of each notification channel, shared by every instance (serverless instances share
- * no memory): consecutive failures open it, and while open its deliveries wait until retry_at.
+ * Health of each notification channel, as the first channel breaker kept it. No longer written
+ * or read: channels use the shared breakers (`alerts.<id>`, lib/resilience/breaker.ts). Kept
+ * for a later contract migration to drop, as deploys are expand-then-contract.
  */
 export const channelHealth = pgTable("channel_health", {
   channel: text("channel").primaryKey(),

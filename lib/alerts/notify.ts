@@ -8,10 +8,10 @@ import {
   notifications,
 } from "../../db/schema";
 import type { ChannelConfig, MonitoringConfig } from "../config";
-import { BallastError, errorMessage, isRetryable } from "../errors";
+import { BallastError, BreakerOpenError, errorMessage, isRetryable } from "../errors";
 import { effectiveRules } from "../monitoring/rules";
+import { type BreakerRegistry, channelBreakerName } from "../resilience/breaker";
 import { OutboundUrlError, type Resolver, type UrlPolicy } from "../security/url-policy";
-import { channelGate, recordChannelFailure, recordChannelSuccess } from "./channel-health";
 import {
   channelDomain,
   channelFingerprint,
@@ -32,7 +32,7 @@ import { describeWorkingHours, insideWorkingHours, nextWindowStart } from "./gua
  *
  * deliverNotifications (the send): due rows pass the working-hours window (non-critical wait),
  * the hourly / daily / per-domain limits, the channel's mode (log-only records, sends nothing),
- * the channel's breaker, and the outbound URL policy; a failed send stays pending with backoff,
+ * the channel's breaker (`alerts.<id>` in the shared registry), and the outbound URL policy; a failed send stays pending with backoff,
  * so nothing is lost while a channel is down.
  */
 
@@ -43,6 +43,8 @@ const RESOLVED_LOOKBACK = "7 days";
 
 export interface NotifyConfig {
   monitoring: MonitoringConfig;
+  /** The shared breakers: each channel's is `alerts.<channel id>`. */
+  breakers: BreakerRegistry;
   policy: UrlPolicy;
   resolve?: Resolver;
 }
@@ -419,21 +421,16 @@ export async function deliverNotifications(
       result.logged++;
       continue;
     }
-    const gate = await channelGate(db, channel.id, now);
-    if (gate.state === "open" && gate.retryAt) {
-      await mark(n.id, {
-        status: "pending",
-        nextAttemptAt: gate.retryAt,
-        reason: `channel ${channel.id} is failing (breaker open); waits until ${gate.retryAt.toISOString()}`,
-      });
-      result.failed++;
-      continue;
-    }
+    // The channel's breaker (`alerts.<id>`, the shared registry, at this tick's time): open,
+    // the notification waits until its retry time; half-open, this send is the probe.
+    const breaker = config.breakers.at(channelBreakerName(channel.id), () => now.getTime());
     try {
-      const receipt = await sendToChannel(channel, message, {
-        policy: config.policy,
-        resolve: config.resolve,
-      });
+      const receipt = await breaker.run(() =>
+        sendToChannel(channel, message, {
+          policy: config.policy,
+          resolve: config.resolve,
+        }),
+      );
       await mark(n.id, {
         status: "sent",
         sentAt: new Date(),
@@ -441,9 +438,18 @@ export async function deliverNotifications(
         receipt,
         lastError: null,
       });
-      await recordChannelSuccess(db, channel.id, now);
       result.sent++;
     } catch (error) {
+      if (error instanceof BreakerOpenError) {
+        const retryAt = new Date(error.retryAt);
+        await mark(n.id, {
+          status: "pending",
+          nextAttemptAt: retryAt,
+          reason: `channel ${channel.id} is failing (breaker open); waits until ${retryAt.toISOString()}`,
+        });
+        result.failed++;
+        continue;
+      }
       const text = errorMessage(error).slice(0, 500);
       const attempts = n.attempts + 1;
       if (error instanceof OutboundUrlError) {
@@ -460,11 +466,14 @@ export async function deliverNotifications(
           lastError: text,
           reason: `gave up after ${attempts} attempt(s): ${text}`,
         });
-        await recordChannelFailure(db, channel.id, text, now);
       } else {
-        const gateAfter = await recordChannelFailure(db, channel.id, text, now);
+        // Not before the breaker's retry time when this failure opened it.
+        const after = await breaker.snapshot();
         const retryAt = new Date(
-          Math.max(now.getTime() + backoffMs(attempts), gateAfter.retryAt?.getTime() ?? 0),
+          Math.max(
+            now.getTime() + backoffMs(attempts),
+            after.retryAt ? Date.parse(after.retryAt) : 0,
+          ),
         );
         await mark(n.id, {
           status: "pending",

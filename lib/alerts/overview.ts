@@ -2,16 +2,22 @@ import type { Database } from "../../db/client";
 import { channelApprovals } from "../../db/schema";
 import type { MonitoringConfig } from "../config";
 import { effectiveRules } from "../monitoring/rules";
-import { channelStates } from "./channel-health";
+import { type BreakerRegistry, channelBreakerName } from "../resilience/breaker";
 import { channelDomain, channelFingerprint, channelRecipients } from "./channels";
 import { describeWorkingHours } from "./guardrails";
 import { listNotifications } from "./notify";
 import { listAlerts } from "./records";
 
 /** The alerting picture for `ballast alerts list` and GET /api/admin/alerts: never a URL or secret. */
-export async function alertsOverview(db: Database, monitoring: MonitoringConfig) {
+export async function alertsOverview(
+  db: Database,
+  monitoring: MonitoringConfig,
+  breakers: BreakerRegistry,
+) {
   const approvals = await db.select().from(channelApprovals);
-  const health = await channelStates(db);
+  const health = await Promise.all(
+    monitoring.channels.map((c) => breakers.get(channelBreakerName(c.id)).snapshot()),
+  );
   return {
     rules: effectiveRules(monitoring.ruleOverrides).map((r) => ({
       id: r.id,
@@ -24,8 +30,8 @@ export async function alertsOverview(db: Database, monitoring: MonitoringConfig)
       resolveForMs: r.resolveForMs,
       enabled: r.enabled,
     })),
-    channels: monitoring.channels.map((c) => {
-      const h = health.find((x) => x.channel === c.id);
+    channels: monitoring.channels.map((c, i) => {
+      const h = health[i];
       return {
         id: c.id,
         kind: c.kind,

@@ -213,7 +213,8 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
   );
   add("dlq_oldest_age_seconds", Math.max(0, ...deadAges.map((v) => ageSeconds(v, now))));
 
-  // Breakers: the external dependencies' (lib/resilience/breaker.ts, state in Redis) …
+  // Breakers (lib/resilience/breaker.ts, state in Redis): the external dependencies' and the
+  // notification channels' (`alerts.<id>`).
   if (options.breakers) {
     const snapshots = await options.breakers.snapshots().catch(() => []);
     for (const b of snapshots) {
@@ -228,20 +229,6 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
       );
     }
   }
-  // … and the notification channels' health (lib/alerts/channel-health.ts).
-  const breakers = rowsOf<{ channel: string; state: string; opened: unknown }>(
-    await db.execute(
-      sql`select channel, state, extract(epoch from opened_at) as opened from channel_health`,
-    ),
-  );
-  for (const b of breakers) {
-    const open = b.state === "open";
-    add("breaker_open", open ? 1 : 0, { breaker: `alerts.${b.channel}` });
-    add("breaker_open_seconds", open ? ageSeconds(b.opened, now) : 0, {
-      breaker: `alerts.${b.channel}`,
-    });
-  }
-
   // Vectors per embedding space: counted, or the series' recent count.
   const stored =
     options.vectorCounts === "stored"

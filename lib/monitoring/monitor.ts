@@ -14,15 +14,19 @@ import { storeSamples } from "./series";
 export interface MonitorDeps {
   db: Database;
   redis?: RedisStore;
-  breakers?: BreakerRegistry;
+  /** The shared breakers: the dependencies' (figures) and the channels' (`alerts.<id>`). */
+  breakers: BreakerRegistry;
   config: Config;
   /** Tests resolve names their own way; default the system resolver. */
   resolve?: Resolver;
 }
 
-export function notifyConfigOf(deps: Pick<MonitorDeps, "config" | "resolve">): NotifyConfig {
+export function notifyConfigOf(
+  deps: Pick<MonitorDeps, "config" | "resolve" | "breakers">,
+): NotifyConfig {
   return {
     monitoring: deps.config.monitoring,
+    breakers: deps.breakers,
     policy: urlPolicyFor(deps.config),
     resolve: deps.resolve,
   };

@@ -5,12 +5,7 @@
 import type { Database } from "../../db/client";
 import { ValidationError } from "../errors";
 import { enqueueEvents, type OutboxEvent } from "../outbox/outbox";
-import {
-  type BreakerRegistry,
-  type BreakerSnapshot,
-  DEPENDENCIES,
-  isDependency,
-} from "../resilience/breaker";
+import type { BreakerRegistry, BreakerSnapshot } from "../resilience/breaker";
 import type { WorkflowEvent } from "../workflows/types";
 import { retryAllDeadLetters, retryDeadLetter } from "./dlq";
 
@@ -23,11 +18,12 @@ export async function resetBreaker(
   breakers: BreakerRegistry,
   name: string,
 ): Promise<BreakerSnapshot> {
-  if (!isDependency(name))
-    throw new ValidationError(
-      `no breaker "${name.slice(0, 60)}": one of ${DEPENDENCIES.join(", ")}`,
-      [{ path: "name", message: `one of ${DEPENDENCIES.join(", ")}` }],
-    );
+  if (!breakers.has(name)) {
+    const names = breakers.names().join(", ");
+    throw new ValidationError(`no breaker "${name.slice(0, 60)}": one of ${names}`, [
+      { path: "name", message: `one of ${names}` },
+    ]);
+  }
   const breaker = breakers.get(name);
   await breaker.close();
   return breaker.snapshot();

@@ -1,5 +1,6 @@
 /**
- * Circuit breakers around Ballast's external dependencies (embedding providers, GitHub, S3).
+ * Circuit breakers around Ballast's external dependencies (embedding providers, GitHub, S3)
+ * and its notification channels (`alerts.<channel>`).
  *
  * State lives in the Redis store (`ballast:<env>:breaker:<name>:*`), so every instance agrees;
  * on the embedded defaults that is the in-process store. Per dependency:
@@ -214,40 +215,81 @@ export class CircuitBreaker {
 /** The dependencies Ballast guards. */
 export const DEPENDENCIES = ["embedding:openai", "embedding:cohere", "github", "s3"] as const;
 export type Dependency = (typeof DEPENDENCIES)[number];
+/** A notification channel's breaker: `alerts.<channel id>` (alerts.slack, alerts.webhook…). */
+export type ChannelBreakerName = `alerts.${string}`;
+export type BreakerName = Dependency | ChannelBreakerName;
 
 export function isDependency(name: string): name is Dependency {
   return (DEPENDENCIES as readonly string[]).includes(name);
 }
 
+export function channelBreakerName(channelId: string): ChannelBreakerName {
+  return `alerts.${channelId}`;
+}
+
 /**
- * One breaker per dependency over one store, with per-dependency settings
- * (BREAKER_* variables, BREAKER_OVERRIDES for one dependency).
+ * Notification channels open sooner (3 consecutive failures) and probe after a minute: a
+ * notification waits (kept, not lost) while its channel's breaker is open.
+ */
+export const CHANNEL_BREAKER_DEFAULTS: BreakerOptions = {
+  ...BREAKER_DEFAULTS,
+  failureThreshold: 3,
+  openMs: 60_000,
+};
+
+/**
+ * One breaker per guarded name over one store: the external dependencies (BREAKER_* variables,
+ * BREAKER_OVERRIDES for one dependency) and the configured notification channels
+ * (`alerts.<id>`, CHANNEL_BREAKER_DEFAULTS). Every name shows in snapshots(): the admin API,
+ * health, the monitor's figures and `ballast breakers`.
  */
 export class BreakerRegistry {
   private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly channelNames: ChannelBreakerName[];
   constructor(
     readonly store: RedisStore,
     private readonly defaults: BreakerOptions = BREAKER_DEFAULTS,
     private readonly overrides: Partial<Record<string, Partial<BreakerOptions>>> = {},
     private readonly now: () => number = Date.now,
-  ) {}
+    channels: readonly string[] = [],
+  ) {
+    this.channelNames = channels.map(channelBreakerName);
+  }
 
-  get(name: Dependency): CircuitBreaker {
+  /** Every breaker name this registry reports: the dependencies, then the channels. */
+  names(): BreakerName[] {
+    return [...DEPENDENCIES, ...this.channelNames];
+  }
+
+  has(name: string): name is BreakerName {
+    return (this.names() as string[]).includes(name);
+  }
+
+  private optionsOf(name: BreakerName): BreakerOptions {
+    return isDependency(name)
+      ? { ...this.defaults, ...this.overrides[name] }
+      : { ...CHANNEL_BREAKER_DEFAULTS, ...this.overrides[name] };
+  }
+
+  get(name: BreakerName): CircuitBreaker {
     let breaker = this.breakers.get(name);
     if (!breaker) {
-      breaker = new CircuitBreaker(
-        name,
-        this.store,
-        { ...this.defaults, ...this.overrides[name] },
-        this.now,
-      );
+      breaker = new CircuitBreaker(name, this.store, this.optionsOf(name), this.now);
       this.breakers.set(name, breaker);
     }
     return breaker;
   }
 
+  /**
+   * The same breaker (same state in the store) read against another clock: the monitor
+   * delivers notifications "at" its tick's time, which tests inject.
+   */
+  at(name: BreakerName, now: () => number): CircuitBreaker {
+    return new CircuitBreaker(name, this.store, this.optionsOf(name), now);
+  }
+
   async snapshots(): Promise<BreakerSnapshot[]> {
-    return Promise.all(DEPENDENCIES.map((name) => this.get(name).snapshot()));
+    return Promise.all(this.names().map((name) => this.get(name).snapshot()));
   }
 }
 

@@ -15,6 +15,7 @@ import {
   runStepWithRetries,
   type StepBackoff,
 } from "../workflows/execute";
+import { functionFailedEvent } from "../workflows/function-failed";
 import { abortableSleep } from "../workflows/inline";
 import type {
   StepPort,
@@ -39,7 +40,8 @@ import { KeyedSemaphore } from "./semaphore";
  * app runs Ballast's workflows itself, with Inngest's rules where they matter — an event
  * triggers each workflow that listens for it once (jobs deduplicated by event id), steps are
  * retried with backoff honouring Retry-After, concurrency limits hold per key around each
- * step, onFailure runs after a final failure, and every cron fires on its schedule. Jobs are
+ * step, onFailure runs after a final failure and then `inngest/function.failed` is sent (so
+ * error-recovery records it, as under Inngest), and every cron fires on its schedule. Jobs are
  * rows (workflow_jobs): a job whose process died is leased again when its lease expires and
  * re-run from its first step, which every workflow allows (each step is idempotent).
  *
@@ -398,6 +400,7 @@ export class EmbeddedRunner {
           executionId: `${job.id}:${job.attempts}`,
         });
         await finishJob(db, job.id, this.instance, { status: "failed", error: error.message });
+        await this.reportFailure(wf, event, error, job.id);
         return;
       }
       const outcome = await executeWorkflow(wf, event, step, this.env, {
@@ -423,6 +426,7 @@ export class EmbeddedRunner {
           status: "failed",
           error: errorMessage(outcome.error),
         });
+        await this.reportFailure(wf, event, outcome.error, job.id);
       }
     } catch (error) {
       if (signal.aborted) {
@@ -443,6 +447,29 @@ export class EmbeddedRunner {
         runAfter: new Date(this.now() + this.backoff.delayMs(job.attempts)),
         error: errorMessage(error),
       }).catch(() => {});
+    }
+  }
+
+  /**
+   * A job failed for good: what Inngest does next, send `inngest/function.failed` (typed as
+   * error-recovery reads it), so the failure reaches the dead-letter queue and the alert
+   * records on the embedded defaults too. Its id is the job's, so a repeat makes no new job.
+   */
+  private async reportFailure(
+    wf: Workflow,
+    event: WorkflowEvent<unknown>,
+    error: unknown,
+    jobId: string,
+  ): Promise<void> {
+    try {
+      const appId = (await this.opts.deps()).appId ?? "ballast";
+      const failed = functionFailedEvent(wf, event, error, { appId, runId: jobId });
+      if (failed) await this.accept([failed]);
+    } catch (reportError) {
+      this.opts.log.error(
+        { jobId, workflow: wf.id, err: reportError },
+        "could not report the failed job to error-recovery",
+      );
     }
   }
 

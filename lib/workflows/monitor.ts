@@ -6,6 +6,7 @@ import { SCHEDULES, tickData } from "./events";
 
 export function monitorDepsOf(deps: PipelineDeps): MonitorDeps {
   if (!deps.config) throw new Error("the monitor needs the configuration in its dependencies");
+  if (!deps.breakers) throw new Error("the monitor needs the circuit breakers in its dependencies");
   return { db: deps.db, redis: deps.redis, breakers: deps.breakers, config: deps.config };
 }
 

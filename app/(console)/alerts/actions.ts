@@ -24,7 +24,12 @@ export async function fireTestAction(
     async ({ runtime, caller, note }) => {
       const { rule } = fireTestForm.parse(values);
       const report = await fireTest(
-        { db: runtime.db, redis: runtime.redis, config: runtime.config },
+        {
+          db: runtime.db,
+          redis: runtime.redis,
+          breakers: runtime.breakers,
+          config: runtime.config,
+        },
         rule,
         { actor: caller.name, timeoutMs: 20_000 },
       );

@@ -18,9 +18,9 @@ const MODE_STYLE: Record<string, string> = {
 
 export default async function AlertsPage() {
   const viewer = await requirePage("viewer");
-  const { db, config } = viewer.runtime;
+  const { db, config, breakers } = viewer.runtime;
   const [overview, resolved] = await Promise.all([
-    alertsOverview(db, config.monitoring),
+    alertsOverview(db, config.monitoring, breakers),
     listAlerts(db, { status: "resolved", limit: 50 }),
   ]);
   const admin = can(viewer, "admin");

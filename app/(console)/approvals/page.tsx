@@ -47,10 +47,10 @@ function planLines(plan: CleanupPlan): { kind: string; count: number; detail?: s
 export default async function ApprovalsPage({ searchParams }: { searchParams: Search }) {
   const viewer = await requirePage("viewer");
   const params = await searchParams;
-  const { db, config } = viewer.runtime;
+  const { db, config, breakers } = viewer.runtime;
   const [runs, alerts] = await Promise.all([
     listCleanupRuns(db, 50),
-    alertsOverview(db, config.monitoring),
+    alertsOverview(db, config.monitoring, breakers),
   ]);
   const pending = runs.filter((r) => r.status === "awaiting_approval" && !r.decision);
   const decided = runs.filter((r) => r.decision).slice(0, 10);

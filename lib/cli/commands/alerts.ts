@@ -31,8 +31,8 @@ export function registerAlertCommands(program: Command, ctx: CliContext): void {
     )
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
-      const { db, config } = await ctx.getRuntime();
-      const view = await alertsOverview(db, config.monitoring);
+      const { db, config, breakers } = await ctx.getRuntime();
+      const view = await alertsOverview(db, config.monitoring, breakers);
       if (opts.json) return ctx.io.out(JSON.stringify(view, null, 2));
       ctx.io.out("Rules");
       ctx.io.out(
@@ -132,7 +132,12 @@ export function registerAlertCommands(program: Command, ctx: CliContext): void {
         throw new ValidationError("--timeout must be 1-600 seconds");
       const runtime = await ctx.getRuntime();
       const report = await fireTest(
-        { db: runtime.db, redis: runtime.redis, config: runtime.config },
+        {
+          db: runtime.db,
+          redis: runtime.redis,
+          breakers: runtime.breakers,
+          config: runtime.config,
+        },
         rule,
         {
           actor: ctx.actor(),

@@ -6,5 +6,5 @@ export const dynamic = "force-dynamic";
 
 /** Rules, channels (mode, approval, breaker), guardrails, firing alerts, recent notifications (viewer). */
 export const GET = adminRoute({ role: "viewer", action: "alerts.read" }, async ({ runtime }) =>
-  json(await alertsOverview(runtime.db, runtime.config.monitoring)),
+  json(await alertsOverview(runtime.db, runtime.config.monitoring, runtime.breakers)),
 );

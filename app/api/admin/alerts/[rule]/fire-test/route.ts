@@ -19,7 +19,12 @@ export const POST = adminRoute<{ rule: string }>(
   async ({ runtime, params, key, note }) => {
     const rule = ruleId.parse(params.rule);
     const report = await fireTest(
-      { db: runtime.db, redis: runtime.redis, config: runtime.config },
+      {
+        db: runtime.db,
+        redis: runtime.redis,
+        breakers: runtime.breakers,
+        config: runtime.config,
+      },
       rule,
       {
         actor: key.name,
