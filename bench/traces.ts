@@ -1,20 +1,17 @@
+import { spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
+import { loadavg } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
-import { createArchiveStore } from "../lib/archive";
-import { loadConfig } from "../lib/config";
-import { createLogger } from "../lib/log/logger";
-import { archiveDay, countDay } from "../lib/retention/archive";
-import { TRACE_DATASET } from "../lib/retention/datasets";
-import { createRuntime } from "../lib/runtime";
-import { MemorySampler } from "./memory";
 import { openBenchRuntime } from "./runtime";
 import { addGitSource, measureSync } from "./sync";
 
 /**
  * Traces in the bench:
- *   - full-sync throughput with tracing on ÷ tracing off, measured in this run, alternating
- *     off/on (each on a fresh database) so drift on a shared machine hits both;
+ *   - full-sync throughput with tracing on ÷ tracing off, measured in this run, interleaved
+ *     off, on, off, on… (each on a fresh database; median of each side) so drift on a shared
+ *     machine hits both;
  *   - archive + verify of one day of trace rows (1,000,000 by default): rows/s up to the
  *     moment the archive is verified (before any row is deleted), the delete after it, and the
  *     process's peak RSS during it (the archive is streamed: target < 300 MB).
@@ -28,12 +25,31 @@ export const TRACE_TARGETS = {
 
 export interface TracingOverhead {
   files: number;
+  /** In the order they ran: off, on, off, on… */
   rounds: { tracing: boolean; wallMs: number; filesPerMinute: number; spans: number }[];
   offFilesPerMinute: number;
   onFilesPerMinute: number;
+  /** Median on ÷ median off. */
   ratio: number;
+  /** Each on round ÷ the off round just before it (the pairs the interleaving makes). */
+  pairRatios: number[];
+  /** The 1-minute load average when the measure started and ended (the machine is shared). */
+  loadAverage: { start: number; end: number };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * Full-sync throughput with tracing off and on, interleaved (off, on, off, on…, each a full
+ * sync on a fresh database), `rounds` of each: drift and other helpers' load on a shared
+ * machine hit both sides alike. The ratio is median(on) ÷ median(off) in files/min.
+ */
 export async function measureTracingOverhead(options: {
   root: string;
   repoDir: string;
@@ -43,8 +59,9 @@ export async function measureTracingOverhead(options: {
   status: (message: string) => void;
 }): Promise<TracingOverhead> {
   const rounds: TracingOverhead["rounds"] = [];
+  const loadStart = loadavg()[0] ?? 0;
   for (let round = 0; round < options.rounds; round++) {
-    for (const tracing of round % 2 === 0 ? [false, true] : [true, false]) {
+    for (const tracing of [false, true]) {
       const dataDir = path.join(options.tmp, `traces-${round}-${tracing ? "on" : "off"}`);
       await mkdir(dataDir, { recursive: true });
       const bench = await openBenchRuntime(dataDir, options.root, {
@@ -53,7 +70,7 @@ export async function measureTracingOverhead(options: {
       try {
         const source = await addGitSource(bench, "bench-traces", options.repoDir);
         options.status(
-          `traces: full sync with tracing ${tracing ? "on" : "off"} (round ${round + 1})`,
+          `traces: full sync with tracing ${tracing ? "on" : "off"} (round ${round + 1} of ${options.rounds})`,
         );
         const measured = await measureSync(bench, source.id);
         await bench.runtime.tracer.flush();
@@ -74,34 +91,92 @@ export async function measureTracingOverhead(options: {
       }
     }
   }
-  const mean = (on: boolean) => {
-    const of = rounds.filter((r) => r.tracing === on);
-    // Throughput of the summed time, so one slow round weighs what it took.
-    return options.files / (of.reduce((n, r) => n + r.wallMs, 0) / of.length / 60_000);
-  };
-  const offFilesPerMinute = mean(false);
-  const onFilesPerMinute = mean(true);
+  const of = (on: boolean) => rounds.filter((r) => r.tracing === on).map((r) => r.filesPerMinute);
+  const offFilesPerMinute = median(of(false));
+  const onFilesPerMinute = median(of(true));
+  const pairRatios: number[] = [];
+  for (let i = 1; i < rounds.length; i += 2)
+    pairRatios.push(
+      (rounds[i]?.filesPerMinute ?? 0) / (rounds[i - 1]?.filesPerMinute ?? Number.NaN),
+    );
   return {
     files: options.files,
     rounds,
     offFilesPerMinute,
     onFilesPerMinute,
     ratio: onFilesPerMinute / offFilesPerMinute,
+    pairRatios,
+    loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
   };
 }
 
-export interface ArchiveMeasurement {
+export interface ArchiveChildArgs {
+  root: string;
+  dataDir: string;
   rows: number;
-  seedMs: number;
-  archiveVerifyMs: number;
-  rowsPerSecond: number;
-  deleteMs: number;
-  gzipBytes: number;
-  peakRssBytes: number;
-  rssAtStartBytes: number;
 }
 
-/** One day of `rows` trace rows archived (streamed), verified, then deleted: timed and sampled. */
+export interface SeedChildResult {
+  rows: number;
+  seedMs: number;
+}
+
+export interface ArchiveChildResult {
+  rows: number;
+  archiveVerifyMs: number;
+  deleteMs: number;
+  gzipBytes: number;
+  /** RSS of the archiving process with the database open, just before the archive. */
+  rssBeforeBytes: number;
+  /** Highest RSS of that process during the archive: sampled every 100 ms from a worker
+   * thread, and its lifetime maxRSS at the end (nothing else ran in it). */
+  peakRssBytes: number;
+  rssAfterBytes: number;
+  pageSize: number;
+}
+
+export interface ArchiveMeasurement extends ArchiveChildResult {
+  seedMs: number;
+  rowsPerSecond: number;
+  /** peakRssBytes − rssBeforeBytes: what the archive itself added. */
+  rssIncreaseBytes: number;
+}
+
+const CHILD = fileURLToPath(new URL("./trace-archive-child.ts", import.meta.url));
+
+function spawnChild(mode: "seed" | "serve" | "archive", args: ArchiveChildArgs) {
+  return spawn(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", CHILD, mode, JSON.stringify(args)],
+    { cwd: args.root, stdio: [mode === "serve" ? "pipe" : "ignore", "pipe", "inherit"] },
+  );
+}
+
+/** Runs bench/trace-archive-child.ts in its own Node process; resolves with its RESULT line. */
+function runChild<T>(mode: "seed" | "archive", args: ArchiveChildArgs): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawnChild(mode, args);
+    let stdout = "";
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+      if (code === 0 && line) resolve(JSON.parse(line.slice("RESULT ".length)) as T);
+      else
+        reject(new Error(`trace archive ${mode} process ended with ${signal ?? `code ${code}`}`));
+    });
+  });
+}
+
+/**
+ * One day of `rows` trace rows archived (streamed), verified, then deleted, in a process of its
+ * own: a first child seeds the database (generate_series in SQL) and exits; a second serves it
+ * (PGlite in a worker thread over its Unix socket, as the app does); a third connects to it and
+ * archives, so its RSS is the runtime's plus the archive's, not PGlite's heap.
+ */
 export async function measureTraceArchive(options: {
   root: string;
   tmp: string;
@@ -110,81 +185,45 @@ export async function measureTraceArchive(options: {
 }): Promise<ArchiveMeasurement> {
   const dataDir = path.join(options.tmp, "traces-archive");
   await mkdir(dataDir, { recursive: true });
-  const config = loadConfig({
-    BALLAST_ENV: "development",
-    BALLAST_DATA_DIR: dataDir,
-    PGLITE_DIR: path.join(dataDir, "pglite"),
-    LOG_LEVEL: "warn",
-  });
-  const log = createLogger({
-    level: "warn",
-    secrets: [],
-    destination: { write: (line: string) => process.stderr.write(line) },
-  });
-  const runtime = await createRuntime(config, {
-    log,
-    migrationsFolder: path.join(options.root, "db", "migrations"),
-    archive: createArchiveStore({ backend: "folder", dir: path.join(dataDir, "archive") }),
-  });
-  const day = "2026-01-01";
+  const args: ArchiveChildArgs = { root: options.root, dataDir, rows: options.rows };
   try {
     options.status(
-      `traces: seeding ${options.rows.toLocaleString("en-US")} trace rows for one day`,
+      `traces: seeding ${options.rows.toLocaleString("en-US")} trace rows for one day (child process)`,
     );
-    const seedStarted = performance.now();
-    // Rows shaped like real envelopes: ids, names, summaries, some errors.
-    for (let offset = 0; offset < options.rows; offset += 100_000) {
-      const n = Math.min(100_000, options.rows - offset);
-      await runtime.db.execute(sql`
-        insert into trace_spans (span_id, trace_id, parent_span_id, correlation_id, kind, name, function, driver,
-          run_id, source_id, event_id, attempt, status, error_class, error_message, started_at, ended_at, duration_ms,
-          input, output, attributes)
-        select lpad(to_hex(${offset} + g), 16, '0'), md5('t' || ((${offset} + g) / 50)), lpad(to_hex((${offset} + g) / 50), 16, 'a'),
-          'bench:' || ((${offset} + g) / 50), case when g % 4 = 0 then 'external' else 'step' end,
-          case when g % 4 = 0 then 'git.cat-file' else 'process-batch' end, 'process-batch', 'inline',
-          gen_random_uuid(), gen_random_uuid(), 'evt-' || g, 1 + (g % 3 = 0)::int,
-          case when g % 50 = 0 then 'error' else 'ok' end,
-          case when g % 50 = 0 then 'UnavailableError:unavailable' end,
-          case when g % 50 = 0 then 'upstream failed: HTTP 503 after 3 attempts' end,
-          ${`${day}T00:00:00Z`}::timestamptz + ((${offset} + g) * interval '86 milliseconds'),
-          ${`${day}T00:00:00Z`}::timestamptz + ((${offset} + g) * interval '86 milliseconds') + interval '12 milliseconds',
-          12.5 + (g % 100), '{"type":"object","bytes":120,"keys":4,"sha256":"0123456789abcdef"}'::jsonb,
-          jsonb_build_object('type', 'object', 'bytes', 80, 'counts', jsonb_build_object('processed', g % 100, 'failed', 0)),
-          '{"op":"run","event":"source/batch.requested"}'::jsonb
-        from generate_series(1, ${n}) as g`);
+    const seeded = await runChild<SeedChildResult>("seed", args);
+    if (seeded.rows !== options.rows)
+      throw new Error(`seeded ${seeded.rows} rows, not ${options.rows}`);
+    options.status(
+      `traces: archiving and verifying ${seeded.rows.toLocaleString("en-US")} rows (child process)`,
+    );
+    // The database served by a process of its own (as the app serves it), the archive run by
+    // another that connects to it: that process's RSS is the archive's, not PGlite's heap.
+    const server = spawnChild("serve", args);
+    const serverExit = new Promise<number | null>((resolve) => server.on("close", resolve));
+    let archived: ArchiveChildResult;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = "";
+        server.stdout?.setEncoding("utf8");
+        server.stdout?.on("data", (chunk: string) => {
+          out += chunk;
+          if (out.includes("READY\n")) resolve();
+        });
+        server.on("error", reject);
+        server.on("close", (code) => reject(new Error(`the database server ended (${code})`)));
+      });
+      archived = await runChild<ArchiveChildResult>("archive", args);
+    } finally {
+      server.stdin?.end();
+      await serverExit;
     }
-    const seedMs = performance.now() - seedStarted;
-    const rows = await countDay(runtime.db, TRACE_DATASET, day);
-    options.status(`traces: archiving and verifying ${rows.toLocaleString("en-US")} rows`);
-    const sampler = await new MemorySampler(100).start();
-    const started = performance.now();
-    let verifiedAt = 0;
-    let gzipBytes = 0;
-    const outcome = await archiveDay(runtime.db, runtime.archive, TRACE_DATASET, day, {
-      beforeDelete: (manifest) => {
-        verifiedAt = performance.now();
-        gzipBytes = manifest.bytes;
-      },
-    });
-    const ended = performance.now();
-    const memory = await sampler.stop();
-    if (outcome.deletedRows !== rows) throw new Error(`deleted ${outcome.deletedRows} of ${rows}`);
-    const archiveVerifyMs = verifiedAt - started;
     return {
-      rows,
-      seedMs,
-      archiveVerifyMs,
-      rowsPerSecond: rows / (archiveVerifyMs / 1000),
-      deleteMs: ended - verifiedAt,
-      gzipBytes,
-      peakRssBytes: Math.max(
-        memory.peakRssBytes,
-        memory.maxRssBytes > memory.maxRssAtStartBytes ? memory.maxRssBytes : 0,
-      ),
-      rssAtStartBytes: memory.rssAtStartBytes,
+      ...archived,
+      seedMs: seeded.seedMs,
+      rowsPerSecond: archived.rows / (archived.archiveVerifyMs / 1000),
+      rssIncreaseBytes: archived.peakRssBytes - archived.rssBeforeBytes,
     };
   } finally {
-    await runtime.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
