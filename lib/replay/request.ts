@@ -85,6 +85,33 @@ export const replayRequestInput = z
   });
 export type ReplayRequestInput = z.output<typeof replayRequestInput>;
 
+/** A `datetime-local` value (no zone) is read as UTC, as the console's form says; an ISO time as is. */
+function utc(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  const local = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?$/.exec(text);
+  return local ? `${local[1]}${local[2] ?? ":00"}Z` : text;
+}
+
+/**
+ * The console form's text fields as the request the API takes, checked by the same schema
+ * (a ZodError names the field: since, until, source, minPassRate, bundle). Empty fields are
+ * absent; `datetime-local` times are UTC.
+ */
+export function replayInputFromForm(
+  values: Record<string, string | undefined>,
+): ReplayRequestInput {
+  const optional = (name: string) => values[name]?.trim() || undefined;
+  const rate = optional("minPassRate");
+  return replayRequestInput.parse({
+    since: utc(values.since),
+    until: utc(values.until),
+    bundle: optional("bundle"),
+    source: optional("source"),
+    minPassRate: rate === undefined ? undefined : Number(rate),
+  });
+}
+
 /**
  * Checks what the request names exists (the source, the bundle), then queues the replay in the
  * outbox; the caller dispatches it. Returns the outbox event.
