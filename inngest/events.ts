@@ -8,6 +8,7 @@ import {
   cleanupDecidedData,
   FUNCTION_FAILED,
   functionFailedData,
+  replayRequestedData,
   requestedEventName,
   SCHEDULES,
   SYNC_COMPLETED,
@@ -45,3 +46,8 @@ export const schedules = {
 
 /** An operator's decision on a cleanup awaiting approval. */
 export const cleanupDecided = eventType(CLEANUP_DECIDED, { schema: cleanupDecidedData });
+
+/** `workflow/replay.requested`: a tick, or an operator's range or bundle (lib/replay/request.ts). */
+export const replayRequested = eventType(requestedEventName("replay"), {
+  schema: replayRequestedData,
+});

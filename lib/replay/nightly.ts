@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { replayReports } from "../../db/schema";
 import { raiseAlert, resolveAlert } from "../alerts/records";
-import { BallastError } from "../errors";
+import { BallastError, NotFoundError, ValidationError } from "../errors";
 import type { PipelineDeps } from "../pipeline/deps";
 import { decodeBundle, encodeBundle, exportBundle } from "./bundle";
 import { runReplay } from "./runner";
@@ -72,9 +72,99 @@ export async function replayDailyBundle(
   daily: DailyBundle,
   options: { tick: Date; correlationId: string },
 ): Promise<NightlyOutcome> {
+  return replayStoredBundle(deps, daily, {
+    dedupeKey: `nightly:${options.tick.toISOString()}`,
+    trigger: "schedule",
+    correlationId: options.correlationId,
+  });
+}
+
+/** What an operator asked to replay (see lib/replay/request.ts). */
+export interface RequestedReplay {
+  since?: string;
+  until?: string;
+  bundle?: string;
+  source?: string;
+  minPassRate?: number;
+}
+
+/** The request's key: the bundle and the scorecard of one request are made once. */
+function requestKey(correlationId: string): string {
+  return correlationId.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 200);
+}
+
+/**
+ * A requested replay's bundle: the named one from the archive store (checked), or the range
+ * exported into it under the request's key (a retried or replayed step reuses it).
+ */
+export async function exportRequestedBundle(
+  deps: PipelineDeps,
+  request: RequestedReplay,
+  correlationId: string,
+): Promise<DailyBundle> {
   const { config, archive } = needs(deps);
-  const minPassRate = config.replay.minPassRate;
-  const dedupeKey = `nightly:${options.tick.toISOString()}`;
+  if (request.bundle) {
+    if (!(await archive.head(request.bundle)))
+      throw new NotFoundError(`no bundle ${request.bundle} in the archive store`);
+    const bundle = await decodeBundle((await archive.get(request.bundle)).body);
+    return {
+      key: request.bundle,
+      runs: bundle.runs.length,
+      since: bundle.window.since,
+      until: bundle.window.until,
+    };
+  }
+  if (!request.since || !request.until)
+    throw new ValidationError("a requested replay needs since and until, or a bundle", [
+      { path: "since", message: "required" },
+    ]);
+  const key = `replay/requested/${requestKey(correlationId)}.json.gz`;
+  const existing = await archive.head(key);
+  if (existing)
+    return {
+      key,
+      runs: Number(existing.metadata.runs ?? 0),
+      since: request.since,
+      until: request.until,
+    };
+  const bundle = await exportBundle(
+    { db: deps.db, config },
+    { since: new Date(request.since), until: new Date(request.until), source: request.source },
+  );
+  await archive.put(key, encodeBundle(bundle), {
+    contentType: "application/gzip",
+    metadata: { bundle: bundle.id, runs: String(bundle.runs.length) },
+  });
+  return { key, runs: bundle.runs.length, since: request.since, until: request.until };
+}
+
+export async function replayRequestedBundle(
+  deps: PipelineDeps,
+  requested: DailyBundle,
+  options: { correlationId: string; minPassRate?: number },
+): Promise<NightlyOutcome> {
+  return replayStoredBundle(deps, requested, {
+    dedupeKey: `requested:${requestKey(options.correlationId)}`,
+    trigger: "admin",
+    correlationId: options.correlationId,
+    minPassRate: options.minPassRate,
+  });
+}
+
+/** Replays a bundle of the archive store and stores its scorecard, once per dedupe key. */
+async function replayStoredBundle(
+  deps: PipelineDeps,
+  daily: DailyBundle,
+  options: {
+    dedupeKey: string;
+    trigger: "schedule" | "admin";
+    correlationId: string;
+    minPassRate?: number;
+  },
+): Promise<NightlyOutcome> {
+  const { config, archive } = needs(deps);
+  const minPassRate = options.minPassRate ?? config.replay.minPassRate;
+  const dedupeKey = options.dedupeKey;
   const [done] = await deps.db
     .select()
     .from(replayReports)
@@ -108,7 +198,7 @@ export async function replayDailyBundle(
     bundleRef: `archive:${daily.key}`,
   });
   const { report } = await storeScorecard(deps.db, card, {
-    trigger: "schedule",
+    trigger: options.trigger,
     dedupeKey,
     correlationId: options.correlationId,
   });

@@ -127,3 +127,32 @@ export const functionFailedData = z.object({
 export const errorRecoveryData = z.union([tickData, functionFailedData]);
 
 export type FunctionFailedData = z.output<typeof functionFailedData>;
+
+/**
+ * The replay workflow: its cron tick or an on-request tick (the last 24 hours, as nightly), or
+ * an operator's request to replay a range (`since`/`until`, optionally one `source`) or an
+ * imported bundle (`bundle`, an archive key), scored against `minPassRate` (default
+ * REPLAY_MIN_PASS_RATE). lib/replay/request.ts checks the combination before the event is sent.
+ */
+export const replayRange = z.strictObject({
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  bundle: z
+    .string()
+    .max(500)
+    .regex(/^replay\/[A-Za-z0-9._/-]+\.json\.gz$/)
+    .refine((key) => !key.split("/").includes(".."))
+    .optional(),
+  source: z.string().min(1).max(200).optional(),
+  minPassRate: z.number().min(0).max(1).optional(),
+});
+export const replayRequestedData = z.union([
+  z.strictObject({ cron: z.string().max(100) }),
+  z.strictObject({
+    at: z.iso.datetime({ offset: true }).optional(),
+    requestedBy: z.string().max(200).optional(),
+    correlationId: correlationId.optional(),
+    ...replayRange.shape,
+  }),
+]);
+export type ReplayRequestedData = z.output<typeof replayRequestedData>;

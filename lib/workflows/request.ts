@@ -22,7 +22,13 @@ export function scheduledWorkflows() {
 export async function requestWorkflow(
   db: Database,
   workflowId: string,
-  options: { at?: Date; requestedBy?: string; correlationId?: string } = {},
+  options: {
+    at?: Date;
+    requestedBy?: string;
+    correlationId?: string;
+    /** More of the event's data (a workflow's own request fields); checked against its schema. */
+    data?: Record<string, unknown>;
+  } = {},
 ): Promise<OutboxEvent> {
   const wf = workflows.find((w) => w.id === workflowId);
   if (!wf) throw new NotFoundError(`no workflow "${workflowId}"`);
@@ -40,8 +46,18 @@ export async function requestWorkflow(
       ...(options.at ? { at: options.at.toISOString() } : {}),
       ...(options.requestedBy ? { requestedBy: options.requestedBy.slice(0, 200) } : {}),
       correlationId: options.correlationId ?? id,
+      ...options.data,
     },
   };
+  const checked = wf.schema.safeParse(event.data);
+  if (!checked.success)
+    throw new ValidationError(
+      `the request does not match the data of ${workflowId}`,
+      checked.error.issues.slice(0, 20).map((issue) => ({
+        path: issue.path.map(String).join(".") || "(root)",
+        message: issue.message,
+      })),
+    );
   await enqueueEvents(db, [event]);
   return event;
 }

@@ -1,14 +1,20 @@
 import { getScorecard, listScorecards } from "../../../lib/replay/scorecard";
-import { requirePage } from "../../_lib/session";
+import { can, requirePage } from "../../_lib/session";
 import { EmptyState, PageHeader, Section, StatusBadge, TableWrap } from "../../_ui/bits";
 import { formatPercent, formatTime, shortId } from "../../_ui/format";
+import { SignOffForm, StartReplayForm } from "./forms";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Replays" };
 
-export default async function ReplaysPage() {
+type Search = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function ReplaysPage({ searchParams }: { searchParams: Search }) {
   const viewer = await requirePage("viewer");
-  const { db } = viewer.runtime;
+  const params = await searchParams;
+  const { db, config } = viewer.runtime;
+  const operator = can(viewer, "operator");
+  const admin = can(viewer, "admin");
   const reports = await listScorecards(db, { limit: 20 });
   // The sign-off and the critical failures live in each report's scorecard.
   const cards = await Promise.all(reports.map((r) => getScorecard(db, r.id)));
@@ -18,9 +24,29 @@ export default async function ReplaysPage() {
         title="Replays"
         description="Recorded production events replayed against this build in a sandbox: pass rate, drift and critical failures against the release gate, and who signed each scorecard off."
       />
+      {params.started === "1" ? (
+        <p className="notice-ok mb-4" role="status">
+          Replay queued: the replay workflow exports the range, replays it in a sandbox and adds its
+          scorecard here.
+        </p>
+      ) : null}
+      {params.signed === "approve" || params.signed === "reject" ? (
+        <p className="notice-ok mb-4" role="status">
+          Scorecard {params.signed === "approve" ? "approved (ship)" : "rejected (hold)"}; the
+          reason is in its sign-off and the audit log.
+        </p>
+      ) : null}
+      {operator ? (
+        <div className="mb-6">
+          <Section title="Start a replay" id="start">
+            <StartReplayForm defaultMinPassRate={config.replay.minPassRate} />
+          </Section>
+        </div>
+      ) : null}
       {reports.length === 0 ? (
         <EmptyState title="No replay yet">
-          The nightly replay writes a scorecard here. Replay a range yourself with{" "}
+          The nightly replay writes a scorecard here
+          {operator ? ", and so does a replay started above" : ""}. From a shell:{" "}
           <code>ballast replay export --since … --until …</code>, then{" "}
           <code>ballast replay run --bundle …</code>.
         </EmptyState>
@@ -75,6 +101,12 @@ export default async function ReplaysPage() {
                         ) : (
                           <span className="muted">not signed off</span>
                         )}
+                        {scorecard.signOff?.note ? (
+                          <div className="muted">{scorecard.signOff.note}</div>
+                        ) : null}
+                        {admin ? (
+                          <SignOffForm id={report.id} label={`replay ${shortId(report.id)}`} />
+                        ) : null}
                       </td>
                     </tr>
                   ))}

@@ -1,6 +1,9 @@
 import { z } from "zod";
+import { sendEvents } from "../../../../inngest/send";
 import { adminRoute } from "../../../../lib/http/admin";
-import { json } from "../../../../lib/http/respond";
+import { json, readJsonBody } from "../../../../lib/http/respond";
+import { dispatchOutbox } from "../../../../lib/outbox/outbox";
+import { replayRequestInput, requestReplay } from "../../../../lib/replay/request";
 import { listScorecards } from "../../../../lib/replay/scorecard";
 
 export const dynamic = "force-dynamic";
@@ -15,5 +18,38 @@ export const GET = adminRoute(
   async ({ runtime, request }) => {
     const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
     return json({ replays: await listScorecards(runtime.db, { limit: params.limit }) });
+  },
+);
+
+/**
+ * Starts a replay (operator): `{ since, until, source?, minPassRate? }` or `{ bundle,
+ * minPassRate? }` → 202 with the queued `workflow/replay.requested` event. The scorecard appears
+ * in the list when the replay has run.
+ */
+export const POST = adminRoute(
+  { role: "operator", action: "replays.start" },
+  async ({ runtime, request, key, requestId, note }) => {
+    const input = replayRequestInput.parse(await readJsonBody(request, 16 * 1024));
+    note({
+      since: input.since ?? null,
+      until: input.until ?? null,
+      bundle: input.bundle ?? null,
+      source: input.source ?? null,
+      minPassRate: input.minPassRate ?? null,
+    });
+    const event = await requestReplay(runtime, input, {
+      requestedBy: key.name,
+      correlationId: `admin:${requestId}`,
+    });
+    const sent = await dispatchOutbox(runtime.db, sendEvents, { ids: [event.id] });
+    note({ event: event.id, dispatched: sent.sent === 1 });
+    return json(
+      {
+        event: { id: event.id, name: event.name },
+        correlationId: `admin:${requestId}`,
+        dispatched: sent.sent === 1,
+      },
+      202,
+    );
   },
 );
