@@ -72,3 +72,9 @@ export function DataTable<T>({
     </TableWrap>
   );
 }
+
+/** Spread into a column of figures (counts, costs, attempts): right-aligned, tabular digits. */
+export const FIGURES = {
+  headerClassName: "text-right",
+  className: "text-right tabular-nums",
+} as const;

@@ -4,7 +4,8 @@ import { RUN_STATUSES, type RunStatus } from "../../../db/schema";
 import { listRunRows, RUN_PAGE_SIZE } from "../../../lib/console/queries";
 import { findSource, listSources } from "../../../lib/pipeline/source-records";
 import { requirePage } from "../../_lib/session";
-import { EmptyState, PageHeader, StatusBadge, TableWrap } from "../../_ui/bits";
+import { EmptyState, PageHeader, StatusBadge } from "../../_ui/bits";
+import { DataTable, FIGURES } from "../../_ui/data-table";
 import {
   formatAgo,
   formatCount,
@@ -121,61 +122,55 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
           </EmptyState>
         ) : (
           <div className="card p-0">
-            <TableWrap label="Runs">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Run</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Trigger · mode</th>
-                    <th scope="col" className="text-right">
-                      Documents
-                    </th>
-                    <th scope="col" className="text-right">
-                      Failed
-                    </th>
-                    <th scope="col" className="text-right">
-                      Cost
-                    </th>
-                    <th scope="col">Queued</th>
-                    <th scope="col">Took</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((run) => (
-                    <tr key={run.id}>
-                      <td>
-                        <Link href={`/runs/${run.id}`} className="font-mono">
-                          {shortId(run.id)}
-                        </Link>
-                        <div className="muted text-xs">{run.source}</div>
-                      </td>
-                      <td>
-                        <StatusBadge status={run.status} />
-                      </td>
-                      <td className="text-xs">
-                        {run.trigger} · {run.mode ?? run.requestedMode}
-                      </td>
-                      <td className="text-right tabular-nums">
-                        {formatCount(run.processed + run.deleted)}/{formatCount(run.planned)}
-                      </td>
-                      <td className="text-right tabular-nums">{formatCount(run.failed)}</td>
-                      <td className="text-right tabular-nums">{formatUsd(run.costUsd)}</td>
-                      <td className="text-xs" title={formatTime(run.queuedAt)}>
-                        {formatAgo(run.queuedAt)}
-                      </td>
-                      <td className="text-xs tabular-nums">
-                        {run.startedAt
-                          ? formatDuration(
-                              (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime(),
-                            )
-                          : "—"}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              label="Runs"
+              rows={rows}
+              rowKey={(run) => run.id}
+              columns={[
+                {
+                  header: "Run",
+                  cell: (run) => (
+                    <>
+                      <Link href={`/runs/${run.id}`} className="font-mono">
+                        {shortId(run.id)}
+                      </Link>
+                      <div className="muted text-xs">{run.source}</div>
+                    </>
+                  ),
+                },
+                { header: "Status", cell: (run) => <StatusBadge status={run.status} /> },
+                {
+                  header: "Trigger · mode",
+                  className: "text-xs",
+                  cell: (run) => `${run.trigger} · ${run.mode ?? run.requestedMode}`,
+                },
+                {
+                  header: "Documents",
+                  ...FIGURES,
+                  cell: (run) =>
+                    `${formatCount(run.processed + run.deleted)}/${formatCount(run.planned)}`,
+                },
+                { header: "Failed", ...FIGURES, cell: (run) => formatCount(run.failed) },
+                { header: "Cost", ...FIGURES, cell: (run) => formatUsd(run.costUsd) },
+                {
+                  header: "Queued",
+                  className: "text-xs",
+                  cell: (run) => (
+                    <span title={formatTime(run.queuedAt)}>{formatAgo(run.queuedAt)}</span>
+                  ),
+                },
+                {
+                  header: "Took",
+                  className: "text-xs tabular-nums",
+                  cell: (run) =>
+                    run.startedAt
+                      ? formatDuration(
+                          (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime(),
+                        )
+                      : "—",
+                },
+              ]}
+            />
           </div>
         )}
       </LiveActivity>

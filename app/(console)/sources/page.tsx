@@ -2,7 +2,8 @@ import Link from "next/link";
 import { listSourceRows } from "../../../lib/console/queries";
 import { redactLocation } from "../../../lib/security/redact";
 import { can, requirePage } from "../../_lib/session";
-import { EmptyState, PageHeader, StatusBadge, TableWrap } from "../../_ui/bits";
+import { EmptyState, PageHeader, StatusBadge } from "../../_ui/bits";
+import { DataTable, FIGURES } from "../../_ui/data-table";
 import { formatAgo, formatCount } from "../../_ui/format";
 
 export const dynamic = "force-dynamic";
@@ -50,59 +51,48 @@ export default async function SourcesPage({ searchParams }: { searchParams: Sear
         </EmptyState>
       ) : (
         <div className="card p-0">
-          <TableWrap label="Sources">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Source</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="text-right">
-                    Documents
-                  </th>
-                  <th scope="col" className="text-right">
-                    Chunks
-                  </th>
-                  <th scope="col">Last sync</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((s) => (
-                  <tr key={s.id}>
-                    <td>
-                      <Link href={`/sources/${encodeURIComponent(s.name)}`} className="font-medium">
-                        {s.name}
-                      </Link>
-                      <div
-                        className="muted max-w-md truncate font-mono text-xs"
-                        title={redactLocation(s.location)}
-                      >
-                        {s.kind === "github" ? "github:" : ""}
-                        {redactLocation(s.location)}
-                        {s.branch ? ` @ ${s.branch}` : ""}
-                      </div>
-                    </td>
-                    <td>
-                      <StatusBadge status={s.status} />
-                    </td>
-                    <td className="text-right tabular-nums">{formatCount(s.documentCount)}</td>
-                    <td className="text-right tabular-nums">{formatCount(s.chunkCount)}</td>
-                    <td>
-                      {s.lastRun ? (
-                        <span className="flex flex-wrap items-center gap-2">
-                          <StatusBadge status={s.lastRun.status} />
-                          <span className="muted text-xs">
-                            {formatAgo(s.lastRun.finishedAt ?? s.lastRun.queuedAt)}
-                          </span>
-                        </span>
-                      ) : (
-                        <span className="muted">never</span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable
+            label="Sources"
+            rows={rows}
+            rowKey={(s) => s.id}
+            columns={[
+              {
+                header: "Source",
+                cell: (s) => (
+                  <>
+                    <Link href={`/sources/${encodeURIComponent(s.name)}`} className="font-medium">
+                      {s.name}
+                    </Link>
+                    <div
+                      className="muted max-w-md truncate font-mono text-xs"
+                      title={redactLocation(s.location)}
+                    >
+                      {s.kind === "github" ? "github:" : ""}
+                      {redactLocation(s.location)}
+                      {s.branch ? ` @ ${s.branch}` : ""}
+                    </div>
+                  </>
+                ),
+              },
+              { header: "Status", cell: (s) => <StatusBadge status={s.status} /> },
+              { header: "Documents", ...FIGURES, cell: (s) => formatCount(s.documentCount) },
+              { header: "Chunks", ...FIGURES, cell: (s) => formatCount(s.chunkCount) },
+              {
+                header: "Last sync",
+                cell: (s) =>
+                  s.lastRun ? (
+                    <span className="flex flex-wrap items-center gap-2">
+                      <StatusBadge status={s.lastRun.status} />
+                      <span className="muted text-xs">
+                        {formatAgo(s.lastRun.finishedAt ?? s.lastRun.queuedAt)}
+                      </span>
+                    </span>
+                  ) : (
+                    <span className="muted">never</span>
+                  ),
+              },
+            ]}
+          />
         </div>
       )}
     </>

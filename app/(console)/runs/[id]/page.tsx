@@ -7,7 +7,8 @@ import { describeRun, getRun, isFinished } from "../../../../lib/pipeline/runs";
 import { getSource } from "../../../../lib/pipeline/source-records";
 import { runTimeline } from "../../../../lib/traces/query";
 import { requirePage } from "../../../_lib/session";
-import { PageHeader, Section, Stat, StatusBadge, TableWrap } from "../../../_ui/bits";
+import { PageHeader, Section, Stat, StatusBadge } from "../../../_ui/bits";
+import { DataTable, FIGURES } from "../../../_ui/data-table";
 import { formatCount, formatDuration, formatTime, formatUsd, shortId } from "../../../_ui/format";
 import { LiveRun } from "../../../_ui/live-run";
 import { TraceTable } from "../../../_ui/trace-table";
@@ -135,28 +136,20 @@ export default async function RunPage({ params }: { params: Params }) {
           {failures.length === 0 ? (
             <p className="muted text-sm">{finished ? "No document failed." : "None so far."}</p>
           ) : (
-            <TableWrap label="Failed documents">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Path</th>
-                    <th scope="col">Error</th>
-                    <th scope="col" className="text-right">
-                      Attempts
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {failures.map((f) => (
-                    <tr key={f.path}>
-                      <td className="font-mono text-xs break-all">{f.path}</td>
-                      <td className="text-xs break-words">{f.error ?? "failed"}</td>
-                      <td className="text-right tabular-nums">{f.attempts}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              label="Failed documents"
+              rows={failures}
+              rowKey={(f) => f.path}
+              columns={[
+                { header: "Path", className: "font-mono text-xs break-all", cell: (f) => f.path },
+                {
+                  header: "Error",
+                  className: "text-xs break-words",
+                  cell: (f) => f.error ?? "failed",
+                },
+                { header: "Attempts", ...FIGURES, cell: (f) => f.attempts },
+              ]}
+            />
           )}
           <p className="muted mt-3 text-xs">
             The next sync of the source retries failed documents.
