@@ -11,10 +11,12 @@ import type { BreakerRegistry } from "../resilience/breaker";
  * - figures every instance shares, from the database and Redis: runs, throughput, cost,
  *   errors, queues, dead letters, breakers, vectors, budget — the monitor's figures. A scrape
  *   serves the monitor workflow's latest stored tick when it is at most one monitor interval
- *   old (a few index lookups), and computes them live only when it is not (the monitor is not
- *   running, or is late). Either way the result is kept CACHE_MS in this instance, and one
- *   refresh at a time runs: concurrent scrapes share it (single flight), and a scrape that
- *   already has figures waits for it at most REFRESH_WAIT_MS before serving those.
+ *   old (plus TICK_GRACE_MS for the cron's latency and the tick's own duration; three index
+ *   lookups), and computes them live only when it is not (the monitor is not running, or is
+ *   late). A stored tick is kept in this instance until the next one is due (it cannot change
+ *   before), computed figures CACHE_MS. One refresh at a time runs: concurrent scrapes share
+ *   it (single flight), and a scrape that already has figures waits for it at most
+ *   REFRESH_WAIT_MS before serving those.
  *   `ballast_figures_age_seconds{source="series"|"computed"}` says which, and how old;
  * - this process's own histograms: HTTP request latency by route and workflow step latency.
  * Labels are bounded: route names and step ids come from code, never from a request.
@@ -22,6 +24,8 @@ import type { BreakerRegistry } from "../resilience/breaker";
 const CACHE_MS = 10_000;
 /** The longest a scrape holding older figures waits for a refresh before serving them. */
 const REFRESH_WAIT_MS = 1000;
+/** A tick counts as fresh this long past one interval: the cron fires late, the tick takes time. */
+const TICK_GRACE_MS = 60_000;
 
 /** The labels each figure carries (fixed here so a gauge's label set never varies). */
 const FIGURE_LABELS: Record<string, string[]> = {
@@ -135,7 +139,11 @@ export interface MetricsSource {
 
 /** The monitor's latest tick when fresh, else the figures computed now. */
 async function obtainFigures(source: MetricsSource, now: number): Promise<Snapshot> {
-  const stored = await latestStoredFigures(source.db, new Date(now), monitorIntervalMs());
+  const stored = await latestStoredFigures(
+    source.db,
+    new Date(now),
+    monitorIntervalMs() + TICK_GRACE_MS,
+  );
   if (stored)
     return { at: now, measuredAt: stored.at.getTime(), source: "series", figures: stored.figures };
   const figures = await computeFigures(source.db, {
@@ -161,6 +169,15 @@ function apply(m: Metrics, snapshot: Snapshot): void {
   }
 }
 
+/**
+ * Computed figures are kept CACHE_MS; a stored tick until the next tick is due and stored (a
+ * few seconds after its minute), and at least CACHE_MS.
+ */
+function expiresAt(snapshot: Snapshot): number {
+  if (snapshot.source === "computed") return snapshot.at + CACHE_MS;
+  return Math.max(snapshot.at + CACHE_MS, snapshot.measuredAt + monitorIntervalMs() + 5_000);
+}
+
 /** One refresh at a time in this instance; every scrape that needs one joins it. */
 function refresh(m: Metrics, source: MetricsSource, now: number): Promise<Snapshot> {
   if (!m.refreshing) {
@@ -183,7 +200,7 @@ export async function renderMetrics(
   now = Date.now(),
 ): Promise<{ body: string; contentType: string }> {
   const m = metrics();
-  if (!m.cache || now - m.cache.at > CACHE_MS) {
+  if (!m.cache || now > expiresAt(m.cache)) {
     const pending = refresh(m, source, now);
     if (!m.cache) await pending;
     else {

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET } from "../../app/api/metrics/route";
 import { sources, syncRuns } from "../../db/schema";
-import { resetMetricsCache } from "../../lib/metrics/registry";
+import { renderMetrics, resetMetricsCache } from "../../lib/metrics/registry";
 import { measure } from "../../lib/monitoring/monitor";
 import { monitorIntervalMs, recordSample } from "../../lib/monitoring/series";
 import { setRuntime } from "../../lib/runtime";
@@ -12,7 +12,7 @@ const TOKEN = "metrics-source-token-0123456789abcdef";
 
 /**
  * GET /api/metrics serves the monitor workflow's latest stored tick while it is fresh (at most
- * one monitor interval old) and computes the figures live only when it is stale; concurrent
+ * one monitor interval old, plus a minute's grace) and computes the figures live only when it is stale; concurrent
  * scrapes share one refresh. ballast_figures_age_seconds says which source a scrape got.
  */
 describe("/api/metrics figures: stored tick when fresh, computed when stale", () => {
@@ -84,12 +84,22 @@ describe("/api/metrics figures: stored tick when fresh, computed when stale", ()
     expect(age).toBeGreaterThanOrEqual((Date.now() - tick.getTime()) / 1000 - 5);
     expect(age).toBeLessThanOrEqual(monitorIntervalMs() / 1000);
     expect(body).not.toContain('ballast_figures_age_seconds{source="computed"}');
-    expect(value(body, 'ballast_figures_refreshes_total{source="series"}')).toBeGreaterThan(0);
+    const refreshes = value(body, 'ballast_figures_refreshes_total{source="series"}') ?? 0;
+    expect(refreshes).toBeGreaterThan(0);
+
+    // The tick cannot change before the next is due: 20 s later (past the 10 s cache) this
+    // instance serves it again without reading the database.
+    const later = await renderMetrics(
+      { db: rt.db, redis: rt.redis, breakers: rt.breakers, monitoring: rt.config.monitoring },
+      Date.now() + 20_000,
+    );
+    expect(value(later.body, 'ballast_sync_runs{status="succeeded"}')).toBe(1);
+    expect(value(later.body, 'ballast_figures_refreshes_total{source="series"}')).toBe(refreshes);
   });
 
   it("recomputes live when the latest tick is older than one interval, once for concurrent scrapes", async () => {
     await rt.db.execute(
-      sql`update metric_samples set at = at - ${`${monitorIntervalMs() + 60_000} milliseconds`}::interval`,
+      sql`update metric_samples set at = at - ${`${monitorIntervalMs() + 120_000} milliseconds`}::interval`,
     );
     resetMetricsCache();
     const before = value(await scrape(), 'ballast_figures_refreshes_total{source="computed"}');
