@@ -7,22 +7,26 @@ import { rowsOf } from "../db/client";
 import { loadConfig } from "../lib/config";
 import { metricsResponse } from "../lib/http/metrics";
 import { createLogger } from "../lib/log/logger";
-import { resetMetricsCache } from "../lib/metrics/registry";
+import { renderMetrics, resetMetricsCache } from "../lib/metrics/registry";
 import { computeFigures } from "../lib/monitoring/figures";
+import { measure } from "../lib/monitoring/monitor";
+import { monitorIntervalMs } from "../lib/monitoring/series";
 import { pipelineDeps } from "../lib/pipeline/deps";
 import { addSource, parseNewSource } from "../lib/pipeline/source-records";
 import { createRuntime, setRuntime } from "../lib/runtime";
 import { requestedEventName } from "../lib/workflows/events";
 import { runInline } from "../lib/workflows/inline";
-import { monitorWorkflow } from "../lib/workflows/monitor";
+import { monitorDepsOf, monitorWorkflow } from "../lib/workflows/monitor";
 
 /**
  * The monitor workflow and GET /api/metrics against a large database: `chunks` chunks and
  * `runs` sync runs seeded with SQL on the embedded default (persisted PGlite), then
  * - the monitor workflow (measure, evaluate, plan, deliver, maintain) run `ticks` times through
  *   the inline driver, wall time per run;
- * - the metrics endpoint's handler called `requests` times with the metrics token: cold (figures
- *   recomputed from the database every request) and as served (the 10 s figure cache).
+ * - the metrics endpoint's handler called `requests` times with the metrics token, three ways:
+ *   per scrape (the instance's 10 s cache expired before every request, as for a scraper that
+ *   polls every 15-60 s: the figures come from the monitor's latest stored tick), cached (a
+ *   burst within 10 s), and stale (no tick within one monitor interval: recomputed live).
  *
  * Part of `npm run bench` (section "monitor"). Alone:
  *   npx tsx bench/monitor.ts [--chunks 100000] [--runs 10000] [--ticks 10] [--requests 100]
@@ -40,8 +44,12 @@ export interface MonitorMeasurement {
   stepsP50Ms: Record<string, number>;
   /** The three slowest statements of one cold figure computation (vector counts reused). */
   slowestQueries: { ms: number; sql: string }[];
-  metricsCold: { p50Ms: number; p95Ms: number; requests: number };
+  /** Every request after the instance cache expired: the stored tick is read (the target). */
+  metricsScrape: { p50Ms: number; p95Ms: number; requests: number };
+  /** Within the instance's 10 s cache. */
   metricsServed: { p50Ms: number; p95Ms: number; requests: number };
+  /** No tick within one interval: the figures recomputed live every request. */
+  metricsStale: { p50Ms: number; p95Ms: number; requests: number };
 }
 
 const TOKEN = "bench-metrics-token-000000000001";
@@ -123,8 +131,10 @@ export async function measureMonitor(options: {
     const deps = pipelineDeps(runtime);
     const durations: number[] = [];
     const steps: Record<string, number[]> = {};
-    const start = Date.now();
-    for (let i = 0; i <= (options.ticks ?? 10); i++) {
+    // Ticks 5 minutes apart ending just before now, as the cron leaves them.
+    const ticks = options.ticks ?? 10;
+    const start = Date.now() - (ticks + 1) * 5 * 60_000;
+    for (let i = 0; i <= ticks; i++) {
       const at = new Date(start + i * 5 * 60_000);
       at.setUTCSeconds(0, 0);
       const t0 = performance.now();
@@ -146,7 +156,11 @@ export async function measureMonitor(options: {
       if (!outcome.ok) throw new Error(`monitor run failed: ${JSON.stringify(outcome)}`);
     }
 
-    status(`monitor: GET /api/metrics, ${options.requests ?? 100} requests cold and as served`);
+    status(
+      `monitor: GET /api/metrics, ${options.requests ?? 100} requests per scrape, cached and stale`,
+    );
+    // The tick the cron would have stored at the latest five-minute mark.
+    await measure(monitorDepsOf(deps), new Date());
     setRuntime(runtime);
     const request = () =>
       new Request("http://localhost/api/metrics", {
@@ -164,8 +178,24 @@ export async function measureMonitor(options: {
       }
       return ms;
     };
-    const cold = await time(true);
+    const scrape = await time(true);
     const served = await time(false);
+    // Stale: scrapes two intervals after the latest tick (nothing stored that recent).
+    const stale: number[] = [];
+    const source = {
+      db,
+      redis: runtime.redis,
+      breakers: runtime.breakers,
+      monitoring: config.monitoring,
+    };
+    for (let i = 0; i < 5 + (options.requests ?? 100); i++) {
+      resetMetricsCache();
+      const t0 = performance.now();
+      const { body } = await renderMetrics(source, Date.now() + 2 * monitorIntervalMs());
+      if (i >= 5) stale.push(performance.now() - t0);
+      if (i === 0 && !body.includes('ballast_figures_age_seconds{source="computed"}'))
+        throw new Error("the stale scrape did not recompute the figures");
+    }
     setRuntime(undefined);
     const timed: { ms: number; sql: string }[] = [];
     const execute = db.execute.bind(db);
@@ -211,10 +241,15 @@ export async function measureMonitor(options: {
         maxMs: r1(Math.max(...durations)),
         ticks: durations.length,
       },
-      metricsCold: {
-        p50Ms: r1(percentile(cold, 50)),
-        p95Ms: r1(percentile(cold, 95)),
-        requests: cold.length,
+      metricsScrape: {
+        p50Ms: r1(percentile(scrape, 50)),
+        p95Ms: r1(percentile(scrape, 95)),
+        requests: scrape.length,
+      },
+      metricsStale: {
+        p50Ms: r1(percentile(stale, 50)),
+        p95Ms: r1(percentile(stale, 95)),
+        requests: stale.length,
       },
       metricsServed: {
         p50Ms: r1(percentile(served, 50)),
@@ -260,7 +295,7 @@ async function standalone(): Promise<void> {
     `slowest figure queries (one cold computation): ${result.slowestQueries.map((q) => `${q.ms} ms ${q.sql}`).join(" | ")}`,
   );
   out(
-    `GET /api/metrics   cold p50 ${result.metricsCold.p50Ms} ms  p95 ${result.metricsCold.p95Ms} ms; as served p50 ${result.metricsServed.p50Ms} ms  p95 ${result.metricsServed.p95Ms} ms  (target p95 < ${MONITOR_TARGETS.metricsP95Ms} ms)`,
+    `GET /api/metrics   per scrape (stored tick) p50 ${result.metricsScrape.p50Ms} ms  p95 ${result.metricsScrape.p95Ms} ms (target p95 < ${MONITOR_TARGETS.metricsP95Ms} ms); cached p50 ${result.metricsServed.p50Ms} ms  p95 ${result.metricsServed.p95Ms} ms; stale tick, recomputed p50 ${result.metricsStale.p50Ms} ms  p95 ${result.metricsStale.p95Ms} ms`,
   );
 }
 

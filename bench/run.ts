@@ -977,19 +977,25 @@ async function main(): Promise<void> {
       );
       report.check(
         "monitor",
-        `GET /api/metrics p95 (p50), as served · ${scale}`,
+        `GET /api/metrics p95 (p50), per scrape from the stored tick · ${scale}`,
+        `${monitorResult.metricsScrape.p95Ms} ms (${monitorResult.metricsScrape.p50Ms} ms)`,
+        monitorResult.metricsScrape.p95Ms,
+        `< ${MONITOR_TARGETS.metricsP95Ms} ms`,
+        monitorResult.metricsScrape.p95Ms < MONITOR_TARGETS.metricsP95Ms,
+      );
+      report.check(
+        "monitor",
+        `GET /api/metrics p95 (p50), cached within 10 s · ${scale}`,
         `${monitorResult.metricsServed.p95Ms} ms (${monitorResult.metricsServed.p50Ms} ms)`,
         monitorResult.metricsServed.p95Ms,
         `< ${MONITOR_TARGETS.metricsP95Ms} ms`,
         monitorResult.metricsServed.p95Ms < MONITOR_TARGETS.metricsP95Ms,
       );
-      report.check(
+      report.info(
         "monitor",
-        `GET /api/metrics p95 (p50), figures recomputed every request · ${scale}`,
-        `${monitorResult.metricsCold.p95Ms} ms (${monitorResult.metricsCold.p50Ms} ms)`,
-        monitorResult.metricsCold.p95Ms,
-        `< ${MONITOR_TARGETS.metricsP95Ms} ms`,
-        monitorResult.metricsCold.p95Ms < MONITOR_TARGETS.metricsP95Ms,
+        `GET /api/metrics p95 (p50), stale tick (monitor not running): recomputed live · ${scale}`,
+        `${monitorResult.metricsStale.p95Ms} ms (${monitorResult.metricsStale.p50Ms} ms)`,
+        monitorResult.metricsStale.p95Ms,
       );
     }
     if (!opts.skipReplay) {

@@ -1,7 +1,9 @@
+import { Cron } from "croner";
 import { and, asc, eq, gte, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { metricSamples } from "../../db/schema";
-import { type Figure, labelKey } from "./figures";
+import { SCHEDULES } from "../workflows/events";
+import { type Figure, labelKey, VECTOR_COUNT_MAX_AGE_MS } from "./figures";
 import { pruneSimulatedCalls } from "./simulated-calls";
 
 /** Raw samples are kept this long, then rolled up to hourly rows. */
@@ -117,4 +119,83 @@ export async function readSeries(
     value: r.value,
     resolution: r.resolution,
   }));
+}
+
+let monitorInterval: number | undefined;
+
+/** The monitor workflow's interval (SCHEDULES.monitor): the shortest gap between its next runs. */
+export function monitorIntervalMs(): number {
+  if (monitorInterval === undefined) {
+    const runs = new Cron(SCHEDULES.monitor, { paused: true, timezone: "UTC" }).nextRuns(4);
+    const gaps = runs.slice(1).map((run, i) => run.getTime() - (runs[i]?.getTime() ?? 0));
+    monitorInterval = Math.min(...gaps.filter((g) => g > 0), 3600_000);
+  }
+  return monitorInterval;
+}
+
+/** Always stored by every monitor tick: the latest of it dates the latest tick. */
+const TICK_MARKER = "documents_per_minute";
+/** Ticks dated this far ahead of the reader's clock still count (clocks of instances differ). */
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * The figures of the monitor's latest tick, when it is at most `maxAgeMs` old: what it stored,
+ * plus what it reused instead of storing (the hourly vector count) and what other workflows
+ * record (the replay pass rate) — the same set computeFigures returns, read with three index
+ * lookups instead of a scan of runs and chunks. Undefined when no tick is that recent.
+ */
+export async function latestStoredFigures(
+  db: Database,
+  now: Date,
+  maxAgeMs: number,
+): Promise<{ at: Date; figures: Figure[] } | undefined> {
+  const since = new Date(now.getTime() - maxAgeMs).toISOString();
+  const until = new Date(now.getTime() + CLOCK_SKEW_MS).toISOString();
+  const vectorsSince = new Date(now.getTime() - VECTOR_COUNT_MAX_AGE_MS).toISOString();
+  const daySince = new Date(now.getTime() - 24 * 3600_000).toISOString();
+  const rows = rowsOf<{ name: string; labels: string; value: number; tick: unknown }>(
+    await db.execute(sql`
+      with tick as (
+        select max(at) as at from metric_samples
+        where name = ${TICK_MARKER} and resolution = 'raw'
+          and at >= ${since}::timestamptz and at <= ${until}::timestamptz
+      ), vectors as (
+        select max(at) as at from metric_samples
+        where name = 'vector_count' and resolution = 'raw'
+          and at > ${vectorsSince}::timestamptz and at <= ${until}::timestamptz
+      )
+      select name, labels, value, extract(epoch from (select at from tick)) as tick
+        from metric_samples
+        where resolution = 'raw' and at = (select at from tick)
+      union all
+      select name, labels, value, null from metric_samples
+        where name = 'vector_count' and resolution = 'raw'
+          and at = (select at from vectors) and at <> (select at from tick)
+      union all
+      (select name, labels, value, null from metric_samples
+        where name = 'replay_pass_rate' and resolution = 'raw'
+          and at > ${daySince}::timestamptz and at <= ${until}::timestamptz
+        order by at desc limit 1)`),
+  );
+  const tick = rows.find((r) => r.tick !== null && r.tick !== undefined)?.tick;
+  if (tick === undefined || tick === null) return undefined;
+  return {
+    at: new Date(Number(tick) * 1000),
+    figures: rows.map((r) => ({
+      name: r.name,
+      labels: parseLabelKey(r.labels),
+      value: Number(r.value),
+    })),
+  };
+}
+
+/** The inverse of labelKey (label values never hold commas: they are bounded names). */
+export function parseLabelKey(key: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (key === "") return labels;
+  for (const pair of key.split(",")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
 }

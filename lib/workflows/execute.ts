@@ -87,7 +87,6 @@ export async function runStepWithRetries<T>(
     const started = performance.now();
     try {
       const result = await work();
-      observeStep(workflow.id, id, true, (performance.now() - started) / 1000);
       options.onAttempt?.({
         workflow: workflow.id,
         step: id,
@@ -96,7 +95,6 @@ export async function runStepWithRetries<T>(
       });
       return result === undefined ? result : (JSON.parse(JSON.stringify(result)) as T);
     } catch (error) {
-      observeStep(workflow.id, id, false, (performance.now() - started) / 1000);
       options.onAttempt?.({
         workflow: workflow.id,
         step: id,
@@ -133,8 +131,35 @@ export interface ExecuteOptions {
 export type TraceOptions = Pick<StepTraceScope, "executionId" | "attempt" | "flushEachStep">;
 
 /**
+ * The step port with every step attempt timed into the step latency histogram
+ * (ballast_workflow_step_duration_seconds). The timing wraps the work itself, which a driver
+ * runs only when the step really executes: a step Inngest replays from its memo is not
+ * observed again, and each retry is one observation.
+ */
+export function timedStepPort(step: StepPort, workflow: string): StepPort {
+  return {
+    run: <T>(id: string, work: () => Promise<T>) =>
+      step.run(id, async () => {
+        const started = performance.now();
+        try {
+          const value = await work();
+          observeStep(workflow, id, true, (performance.now() - started) / 1000);
+          return value;
+        } catch (error) {
+          observeStep(workflow, id, false, (performance.now() - started) / 1000);
+          throw error;
+        }
+      }),
+    sleep: (id, ms) => step.sleep(id, ms),
+    sendEvents: (id, events) => step.sendEvents(id, events),
+    waitForEvent: (id, options) => step.waitForEvent(id, options),
+  };
+}
+
+/**
  * The context a workflow runs with, or a ValidationError when the event's data is invalid.
- * Its step port records a trace envelope for every step (every driver comes through here).
+ * Its step port records a trace envelope and a latency observation for every step (every
+ * driver — Inngest, the embedded runner, the inline executor — comes through here).
  */
 export function workflowContext(
   wf: Workflow,
@@ -146,7 +171,7 @@ export function workflowContext(
   const data = parseEventData(wf, event);
   const correlationId = correlationOf(wf, { id: event.id, data });
   const traced = traceStepPort(
-    step,
+    timedStepPort(step, wf.id),
     {
       workflow: wf.id,
       driver: env.driver,
