@@ -100,6 +100,8 @@ export interface Config {
   webhooks: { maxBodyBytes: number };
   search: {
     efSearch: number;
+    /** Chunks of a source (per embedding space) from which it gets a vector index (lib/index/vector-index.ts). */
+    vectorIndexMinChunks: number;
     /** Overrides of the ranking defaults (lib/index/search.ts); unset keys keep the defaults. */
     ranking: { lowWeightPaths?: string[]; lowWeight?: number; vectorWeight?: number };
   };
@@ -443,6 +445,8 @@ export const VARIABLES = {
   ALERT_DAILY_BUDGET_USD: "Daily embedding cost budget in USD; the daily-cost rule fires above it.",
   SYNC_SLO_SECONDS_PER_1000_DOCS:
     "The sync SLO: seconds per 1,000 documents (and the least any run gets). Default 300.",
+  VECTOR_INDEX_MIN_CHUNKS:
+    "Chunks of one source (in one embedding space) from which it gets an HNSW vector index; below, its vector search is exact and no index is built. It is dropped again under half this. 0 = always index. Default 20000.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -674,6 +678,7 @@ const rawSchema = z.object({
   ALERT_APPROVAL_RECIPIENTS: int(0, 10_000),
   ALERT_DAILY_BUDGET_USD: positiveNumber,
   SYNC_SLO_SECONDS_PER_1000_DOCS: int(1, 86_400),
+  VECTOR_INDEX_MIN_CHUNKS: int(0, 100_000_000),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -997,6 +1002,7 @@ function buildConfig(
     webhooks: { maxBodyBytes: raw.WEBHOOK_MAX_BODY_BYTES ?? 10 * 1024 * 1024 },
     search: {
       efSearch: raw.SEARCH_EF_SEARCH ?? 100,
+      vectorIndexMinChunks: raw.VECTOR_INDEX_MIN_CHUNKS ?? 20_000,
       ranking: {
         ...(raw.SEARCH_LOW_WEIGHT_PATHS !== undefined
           ? {
