@@ -31,10 +31,11 @@ export async function onServerStart(): Promise<void> {
     // sync (building one on a large table would stall a cold start); /api/health shows it as
     // degraded meanwhile.
     if (config.database.driver === "pglite")
-      await ensureSpaceVectorIndexes(runtime.db, {
-        space: runtime.embedder.space,
-        dimensions: runtime.embedder.dimensions,
-      });
+      await ensureSpaceVectorIndexes(
+        runtime.db,
+        { space: runtime.embedder.space, dimensions: runtime.embedder.dimensions },
+        { minChunks: config.search.vectorIndexMinChunks },
+      );
     const choice = await startWorkflowRunner(runtime);
     log.info(
       { startup: true },

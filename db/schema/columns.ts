@@ -19,7 +19,8 @@ export const indexingWork = () => ({
 /**
  * A pgvector `vector` column without a fixed dimension, so switching embedding model or
  * dimensions needs no migration. Each embedding space gets its own partial HNSW index on
- * `(embedding::vector(N))` (see lib/index/vector-index.ts).
+ * `(embedding::vector(N))` (see lib/index/vector-index.ts). Its storage is MAIN (migration
+ * 0014_vector_storage): the vector stays in the row, so an exact scan reads no TOAST.
  */
 export const unsizedVector = customType<{ data: number[]; driverData: string }>({
   dataType() {

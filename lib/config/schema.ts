@@ -105,6 +105,8 @@ export interface Config {
   webhooks: { maxBodyBytes: number };
   search: {
     efSearch: number;
+    /** Chunks of a source (per embedding space) from which it gets a vector index (lib/index/vector-index.ts). */
+    vectorIndexMinChunks: number;
     /** Overrides of the ranking defaults (lib/index/search.ts); unset keys keep the defaults. */
     ranking: { lowWeightPaths?: string[]; lowWeight?: number; vectorWeight?: number };
   };
@@ -454,6 +456,8 @@ export const VARIABLES = {
     "Days a dead-letter entry is kept after it ended (resolved, or discarded by an operator) before the cleanup archives it with its attempts, verifies the archive and deletes it; pending, re-driven and parked entries are never archived. 1-3650, default 30.",
   EMBEDDING_MODE:
     "live | log-only | off: what the remote embedding provider (openai, cohere) does. live sends requests; log-only sends nothing, records each call (counts and token estimates, never the text) and answers with deterministic local vectors in the provider's dimensions (their own embedding space), so a staging sync completes; off refuses any sync that needs embeddings. Required in staging/production with a remote provider; default live otherwise. The local embedder has no network and is always live.",
+  VECTOR_INDEX_MIN_CHUNKS:
+    "Chunks of one source (in one embedding space) from which it gets an HNSW vector index; below, its vector search is exact and no index is built. It is dropped again under half this. 0 = always index. Default 20000.",
 } as const satisfies Record<string, string>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -687,6 +691,7 @@ const rawSchema = z.object({
   SYNC_SLO_SECONDS_PER_1000_DOCS: int(1, 86_400),
   DLQ_RETENTION_DAYS: int(1, 3650),
   EMBEDDING_MODE: integrationMode,
+  VECTOR_INDEX_MIN_CHUNKS: int(0, 100_000_000),
 });
 
 type Raw = z.output<typeof rawSchema>;
@@ -1024,6 +1029,7 @@ function buildConfig(
     webhooks: { maxBodyBytes: raw.WEBHOOK_MAX_BODY_BYTES ?? 10 * 1024 * 1024 },
     search: {
       efSearch: raw.SEARCH_EF_SEARCH ?? 100,
+      vectorIndexMinChunks: raw.VECTOR_INDEX_MIN_CHUNKS ?? 20_000,
       ranking: {
         ...(raw.SEARCH_LOW_WEIGHT_PATHS !== undefined
           ? {

@@ -61,7 +61,11 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
   const [database, redis, archive] = await Promise.all([
     probe(async () => {
       const { latencyMs } = await runtime.database.ping();
-      const missing = await sourcesMissingVectorIndex(runtime.db, runtime.embedder);
+      const missing = await sourcesMissingVectorIndex(
+        runtime.db,
+        runtime.embedder,
+        config.search.vectorIndexMinChunks,
+      );
       return missing.length === 0
         ? { latencyMs, detail: runtime.database.location }
         : {

@@ -4,15 +4,25 @@ import { type Database, rowsOf } from "../../db/client";
 
 /**
  * One partial HNSW cosine index per (embedding space, source), on `(embedding::vector(N))`
- * for that source's rows of that space.
+ * for that source's rows of that space — for sources of at least `minChunks` chunks
+ * (VECTOR_INDEX_MIN_CHUNKS) of the space. Smaller sources have none: their vector search is
+ * exact (a scan of that source's rows, recall 1), and their syncs pay no index build.
  *
  * - A new space (another model or dimension) needs no migration, and chunks of several
  *   spaces live side by side while a change is re-embedded.
  * - Per source, the cost of indexing follows the change, not the corpus: adding a source, or
  *   re-syncing one in full, builds (or rebuilds) that source's index only; the other sources'
  *   indexes are neither rebuilt nor dropped, and keep answering searches.
- * - Search reads each source's index (lib/index/search.ts); a source without one (its first
- *   bulk load still running) is searched exactly.
+ * - The index is built when a source reaches `minChunks` (at the end of the sync that took it
+ *   there) and dropped when it shrinks under half of that (hysteresis: a source hovering at
+ *   the threshold is not rebuilt at every sync).
+ * - Search reads each source's index (lib/index/search.ts); a source without one (small, or
+ *   its first bulk load still running) is searched exactly.
+ *
+ * Chosen by measurement (bench/vector-strategies.ts, the bench corpus, local embedder): exact
+ * search is recall 1 and cheaper than the HNSW build it saves up to tens of thousands of
+ * chunks; IVFFlat builds fast but its recall on hashed vectors needs most lists probed (no
+ * cheaper than exact); binary quantisation with an exact re-rank loses most of the top 10.
  */
 export interface EmbeddingSpace {
   space: string;
@@ -52,10 +62,36 @@ export async function vectorIndexExists(db: Database, target: SourceVectorIndex)
   return rows[0]?.valid === true;
 }
 
-/** Sources that have chunks of the space but no (valid) index for them. */
+/** The default of VECTOR_INDEX_MIN_CHUNKS (lib/config/schema.ts). */
+export const DEFAULT_VECTOR_INDEX_MIN_CHUNKS = 20_000;
+
+/**
+ * The source's chunks of the space, counted up to `cap` (at most `cap` rows read through the
+ * source index, not a count of the whole source).
+ */
+export async function chunksInSpace(
+  db: Database,
+  target: SourceVectorIndex,
+  cap: number,
+): Promise<number> {
+  const [row] = rowsOf<{ n: number }>(
+    await db.execute(sql`
+      select count(*)::int as n from (
+        select 1 from chunks
+        where source_id = ${target.sourceId} and embedding_space = ${target.space}
+        limit ${Math.max(1, Math.trunc(cap))}) c`),
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Sources that have at least `minChunks` (at least 1) chunks of the space but no (valid)
+ * index for them. Smaller sources are searched exactly by design: not missing.
+ */
 export async function sourcesMissingVectorIndex(
   db: Database,
   target: EmbeddingSpace,
+  minChunks = 0,
 ): Promise<string[]> {
   const sources = rowsOf<{ id: string }>(
     await db.execute(sql`
@@ -63,8 +99,11 @@ export async function sourcesMissingVectorIndex(
       where exists (select 1 from chunks c where c.source_id = s.id and c.embedding_space = ${target.space})`),
   );
   const missing: string[] = [];
-  for (const { id } of sources)
-    if (!(await vectorIndexExists(db, { ...target, sourceId: id }))) missing.push(id);
+  for (const { id } of sources) {
+    const source = { ...target, sourceId: id };
+    if (minChunks > 1 && (await chunksInSpace(db, source, minChunks)) < minChunks) continue;
+    if (!(await vectorIndexExists(db, source))) missing.push(id);
+  }
   return missing;
 }
 
@@ -90,15 +129,32 @@ export interface IndexBuildOptions {
    * embedded database (one connection: nothing else could write meanwhile).
    */
   concurrently?: boolean;
+  /**
+   * VECTOR_INDEX_MIN_CHUNKS: a source with fewer chunks of the space gets no index (its
+   * search is exact), and one under half of it loses the index it had. 0 or unset: always.
+   */
+  minChunks?: number;
 }
 
-/** Creates the source's index for the space if it is missing (or invalid). Idempotent. */
+/**
+ * Creates the source's index for the space if it is missing (or invalid) and the source has
+ * at least `minChunks` chunks of it; drops it under half of that. Idempotent. True when built.
+ */
 export async function ensureVectorIndex(
   db: Database,
   target: SourceVectorIndex,
   options: IndexBuildOptions = {},
 ): Promise<boolean> {
   assertTarget(target);
+  const minChunks = Math.max(0, Math.trunc(options.minChunks ?? 0));
+  if (minChunks > 1) {
+    const chunks = await chunksInSpace(db, target, minChunks);
+    if (chunks < minChunks) {
+      if (chunks < minChunks / 2)
+        await db.execute(sql.raw(`drop index if exists "${vectorIndexName(target)}"`));
+      return false;
+    }
+  }
   if (await vectorIndexExists(db, target)) return false;
   const name = vectorIndexName(target);
   const spaceLiteral = target.space.replace(/'/g, "''");
@@ -134,17 +190,26 @@ export async function dropVectorIndex(db: Database, target: SourceVectorIndex): 
 }
 
 /**
- * Builds the index of every source of the space that lacks one: after a sync, normally only
- * the synced source's (its bulk load dropped it); once, after an upgrade, the others' too. Then
- * the per-space index of earlier versions is dropped. Returns the sources indexed.
+ * Brings every source of the space to its index state: built where it lacks one and has at
+ * least `options.minChunks` chunks (after a sync, normally only the synced source's: its bulk
+ * load dropped it, or the sync took it over the threshold; once, after an upgrade, the
+ * others' too), dropped where the source shrank under half the threshold. Then the per-space
+ * index of earlier versions is dropped. Returns the sources indexed.
  */
 export async function ensureSpaceVectorIndexes(
   db: Database,
   target: EmbeddingSpace,
   options: IndexBuildOptions = {},
 ): Promise<string[]> {
-  const missing = await sourcesMissingVectorIndex(db, target);
-  for (const sourceId of missing) await ensureVectorIndex(db, { ...target, sourceId }, options);
+  const sources = rowsOf<{ id: string }>(
+    await db.execute(sql`
+      select s.id from sources s
+      where exists (select 1 from chunks c where c.source_id = s.id and c.embedding_space = ${target.space})
+      order by s.id`),
+  );
+  const built: string[] = [];
+  for (const { id } of sources)
+    if (await ensureVectorIndex(db, { ...target, sourceId: id }, options)) built.push(id);
   await db.execute(sql.raw(`drop index if exists "${legacyVectorIndexName(target.space)}"`));
-  return missing;
+  return built;
 }

@@ -11,9 +11,10 @@ import {
 } from "./runs";
 
 /**
- * Step 3 of a sync: make sure the source's vector index exists (a bulk load dropped it;
- * building it once is far cheaper than inserting into it row by row), then finalize. Only
- * sources without an index are built: the others' are left as they are.
+ * Step 3 of a sync: make sure the source's vector index exists if the source is large enough
+ * to have one (VECTOR_INDEX_MIN_CHUNKS; a bulk load dropped it, and building it once is far
+ * cheaper than inserting into it row by row), then finalize. Only sources without an index
+ * are built: the others' are left as they are. A small source gets none (searched exactly).
  */
 export async function completeRun(
   deps: PipelineDeps,
@@ -30,7 +31,11 @@ export async function completeRun(
   const built = await ensureSpaceVectorIndexes(
     deps.db,
     { space: deps.embedder.space, dimensions: deps.embedder.dimensions },
-    { maintenanceWorkMem: deps.indexBuildMemory, concurrently: deps.concurrentIndexBuilds },
+    {
+      maintenanceWorkMem: deps.indexBuildMemory,
+      concurrently: deps.concurrentIndexBuilds,
+      minChunks: deps.vectorIndexMinChunks,
+    },
   );
   if (built.length > 0)
     deps.log.info(

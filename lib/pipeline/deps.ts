@@ -41,6 +41,11 @@ export interface PipelineDeps {
   urlPolicy?: UrlPolicy;
   /** Build vector indexes with CREATE INDEX CONCURRENTLY (a shared Postgres, not PGlite). */
   concurrentIndexBuilds?: boolean;
+  /**
+   * VECTOR_INDEX_MIN_CHUNKS: a source gets its vector index from this many chunks; smaller
+   * ones are searched exactly (lib/index/vector-index.ts). Unset or 0: every source is indexed.
+   */
+  vectorIndexMinChunks?: number;
   /** Upserts from which a run loads in bulk (default BULK_LOAD_MIN_DOCUMENTS in plan.ts). */
   bulkLoadMinDocuments?: number;
   /** Trace envelopes of workflow steps and external calls; unset → none recorded. */
@@ -84,6 +89,7 @@ export function pipelineDeps(runtime: Runtime): PipelineDeps {
     indexBuildMemory: config.database.driver === "pglite" ? "512MB" : undefined,
     urlPolicy: urlPolicyFor(config),
     concurrentIndexBuilds: config.database.driver !== "pglite",
+    vectorIndexMinChunks: config.search.vectorIndexMinChunks,
     breakers: runtime.breakers,
     redis: runtime.redis,
     dlq: config.resilience.dlq,

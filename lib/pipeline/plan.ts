@@ -229,6 +229,7 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
     await ensureVectorIndex(db, target, {
       maintenanceWorkMem: deps.indexBuildMemory,
       concurrently: deps.concurrentIndexBuilds,
+      minChunks: deps.vectorIndexMinChunks,
     });
   }
 

@@ -26,7 +26,8 @@ describe("embedding provider changes and failures", () => {
 
   const runtimeWith = async (env: Record<string, string>) => {
     const rt = await createTestRuntime(
-      { SYNC_BATCH_SIZE: "2", ...env },
+      // Every source indexed, however small (the threshold has its own test).
+      { SYNC_BATCH_SIZE: "2", VECTOR_INDEX_MIN_CHUNKS: "0", ...env },
       { database: base.database },
     );
     runtimes.push(rt);
@@ -34,7 +35,7 @@ describe("embedding provider changes and failures", () => {
   };
 
   beforeAll(async () => {
-    base = await createTestRuntime({ SYNC_BATCH_SIZE: "2" });
+    base = await createTestRuntime({ SYNC_BATCH_SIZE: "2", VECTOR_INDEX_MIN_CHUNKS: "0" });
     openai = await startFakeOpenAI({ apiKey: OPENAI_KEY });
     repo = await createTestRepo();
     await repo.writeMany({

@@ -41,7 +41,8 @@ describe("per-source vector indexes", () => {
   };
 
   beforeAll(async () => {
-    rt = await createTestRuntime();
+    // Every source indexed, however small (vector-index-threshold.test.ts covers the threshold).
+    rt = await createTestRuntime({ VECTOR_INDEX_MIN_CHUNKS: "0" });
     const a = await createTestRepo();
     await a.writeMany({
       "src/alpha.ts": module("alpha", 30),
