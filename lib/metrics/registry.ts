@@ -103,7 +103,7 @@ function metrics(): Metrics {
   });
   const age = new client.Gauge({
     name: "ballast_figures_age_seconds",
-    help: "Age of the figures this scrape serves, by source: series (the monitor workflow's latest tick, at most one interval old) or computed (live from the database and Redis, when no tick is that recent)",
+    help: "Age of the figures this scrape serves, by source: series (the monitor workflow's latest tick, at most one monitor interval and a minute old) or computed (live from the database and Redis, when no tick is that recent)",
     labelNames: ["source"],
     registers: [registry],
   });

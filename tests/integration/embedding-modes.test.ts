@@ -4,10 +4,12 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as healthGet } from "../../app/api/health/route";
 import { rowsOf } from "../../db/client";
+import { simulatedCalls } from "../../db/schema";
 import { createApiKey } from "../../lib/auth/api-keys";
 import { parseConfig } from "../../lib/config/schema";
 import type { HealthReport } from "../../lib/health/check";
 import { searchChunks } from "../../lib/index/search";
+import { maintainSeries } from "../../lib/monitoring/series";
 import { listSimulatedCalls } from "../../lib/monitoring/simulated-calls";
 import { describeRun } from "../../lib/pipeline/runs";
 import { addSource } from "../../lib/pipeline/source-records";
@@ -49,6 +51,9 @@ describe("EMBEDDING_MODE for a remote provider", () => {
     runtimes.push(rt);
     return rt;
   };
+
+  const recordedCalls = async (rt: TestRuntime) =>
+    (await listSimulatedCalls(rt.db, { integration: "embedding.openai", limit: 100_000 })).length;
 
   beforeAll(async () => {
     base = await createTestRuntime();
@@ -136,6 +141,7 @@ describe("EMBEDDING_MODE for a remote provider", () => {
     const rt = await openaiRuntime("off");
     const source = await addSource(rt.db, { kind: "git", location: repo.dir, name: "off" });
     const before = openai.requests.length;
+    const recordedBefore = await recordedCalls(rt);
 
     const run = await syncSourceLocally(rt.deps, { sourceId: source.id, mode: "full" });
     expect(run.status).toBe("failed");
@@ -153,9 +159,8 @@ describe("EMBEDDING_MODE for a remote provider", () => {
     await expect(
       searchChunks(rt.db, rt.embedder, { query: "database backups", k: 3 }),
     ).rejects.toMatchObject({ code: "embedding_off", retryable: false });
-    expect(await listSimulatedCalls(rt.db, { integration: "embedding.openai" })).toHaveLength(
-      (await listSimulatedCalls(base.db, { integration: "embedding.openai" })).length,
-    );
+    // Off records nothing either (that is log-only's job).
+    expect(await recordedCalls(rt)).toBe(recordedBefore);
   });
 
   it("live (explicit, and the default outside staging/production) still sends to the provider", async () => {
@@ -177,6 +182,33 @@ describe("EMBEDDING_MODE for a remote provider", () => {
       expect(openai.requests.length).toBeGreaterThan(before);
       expect((await describeRun(rt.db, run)).counts.costUsd).toBeGreaterThan(0);
     }
+  });
+
+  it("recorded calls are kept 30 days: the monitor's series maintenance prunes older ones", async () => {
+    const now = new Date();
+    await base.db.insert(simulatedCalls).values([
+      {
+        integration: "embedding.cohere",
+        operation: "embed_query",
+        at: new Date(now.getTime() - 31 * 24 * 3600_000),
+        items: 1,
+        requests: 1,
+        tokens: 3,
+        details: {},
+      },
+      {
+        integration: "embedding.cohere",
+        operation: "embed_query",
+        at: new Date(now.getTime() - 29 * 24 * 3600_000),
+        items: 1,
+        requests: 1,
+        tokens: 4,
+        details: {},
+      },
+    ]);
+    expect(await maintainSeries(base.db, now)).toMatchObject({ simulatedCallsPruned: 1 });
+    const left = await listSimulatedCalls(base.db, { integration: "embedding.cohere" });
+    expect(left.map((c) => c.tokens)).toEqual([4]);
   });
 
   it("config: required in staging/production with a remote provider; the local embedder is always live", () => {
