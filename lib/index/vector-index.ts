@@ -101,8 +101,10 @@ export async function sourcesMissingVectorIndex(
   const missing: string[] = [];
   for (const { id } of sources) {
     const source = { ...target, sourceId: id };
+    // The catalogue first: a source with its index costs no count (health probes call this).
+    if (await vectorIndexExists(db, source)) continue;
     if (minChunks > 1 && (await chunksInSpace(db, source, minChunks)) < minChunks) continue;
-    if (!(await vectorIndexExists(db, source))) missing.push(id);
+    missing.push(id);
   }
   return missing;
 }
