@@ -23,6 +23,7 @@ import { workflows } from "../../lib/workflows";
 import { cleanupWorkflow } from "../../lib/workflows/cleanup";
 import { requestedEventName } from "../../lib/workflows/events";
 import { runInline } from "../../lib/workflows/inline";
+import { describeResult, runCli } from "../support/cli";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 import { type S3TestServer, startS3Server } from "../support/s3-server";
 
@@ -44,6 +45,7 @@ describe("dead-letter archives", () => {
   const old = new Date(now.getTime() - 40 * DAY_MS);
   const oldDay = old.toISOString().slice(0, 10);
   const ids: Record<string, string> = {};
+  let original: Awaited<ReturnType<typeof snapshot>> | undefined;
 
   const open = () =>
     createTestRuntime({ PGLITE_DIR: path.join(dataDir, "pglite"), ...s3Env }).then((r) => {
@@ -63,13 +65,15 @@ describe("dead-letter archives", () => {
       S3_FORCE_PATH_STYLE: "true",
       S3_ACCESS_KEY_ID: s3.accessKeyId,
       S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      // One prefix for this test's runtime (test mode) and the CLI (development mode).
+      S3_PREFIX: "ballast/dlq-archive/",
     };
     await open();
   });
   afterAll(async () => {
     await rt?.close();
     await s3?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   /** A failed event's entry (its first attempt logged), backdated to `at`. */
@@ -171,6 +175,7 @@ describe("dead-letter archives", () => {
     // Even with an (inconsistent) old end time, an open entry is not expirable.
     await endAt(ids["pending-old"] as string, old);
     const before = await snapshot();
+    original = before;
     expect(before.entries.size).toBe(6);
     expect(before.attempts.get(ids["resolved-old"] as string)).toHaveLength(3);
     expect(before.attempts.get(ids["discarded-old"] as string)).toHaveLength(3); // 2 failed + discard
@@ -292,4 +297,53 @@ describe("dead-letter archives", () => {
     await raw.put(manifest.key, original, { contentType: "application/gzip" });
     await verifyPart(store, manifest);
   });
+
+  it("ballast traces restore --dataset dlq verifies and restores the day through the real CLI", async () => {
+    // The two archived entries are gone again (the tamper test deleted them); the CLI process
+    // opens this data directory, so this one closes it first.
+    await rt?.close();
+    rt = undefined;
+    const env = s3Env;
+    const bad = await runCli(["traces", "restore", "--dataset", "nope", "--day", oldDay], {
+      dataDir,
+      env,
+    });
+    expect(bad.code, describeResult(bad)).not.toBe(0);
+    expect(bad.stderr).toMatch(/--dataset must be one of traces, ledger, outbox, webhooks, dlq/);
+    const badDay = await runCli(["traces", "restore", "--dataset", "dlq", "--day", "2026-13-45"], {
+      dataDir,
+      env,
+    });
+    expect(badDay.code, describeResult(badDay)).not.toBe(0);
+    expect(badDay.stderr).toMatch(/not a (calendar )?day/);
+    const none = await runCli(["traces", "restore", "--dataset", "dlq", "--day", "2020-01-01"], {
+      dataDir,
+      env,
+    });
+    expect(none.code, describeResult(none)).toBe(1);
+    expect(none.stderr).toMatch(/no dlq archive of 2020-01-01/);
+
+    const dry = await runCli(
+      ["traces", "restore", "--dataset", "dlq", "--day", oldDay, "--dry-run"],
+      {
+        dataDir,
+        env,
+      },
+    );
+    expect(dry.code, describeResult(dry)).toBe(0);
+    expect(dry.stdout).toContain(
+      `${oldDay} dlq: 1 archive parts verified, 2 rows would be restored`,
+    );
+    const done = await runCli(["traces", "restore", "--dataset", "dlq", "--day", oldDay], {
+      dataDir,
+      env,
+    });
+    expect(done.code, describeResult(done)).toBe(0);
+    expect(done.stdout).toContain(`${oldDay} dlq: 1 archive parts verified, 2 of 2 rows restored`);
+
+    await open();
+    const back = await snapshot();
+    expect(back.entries).toEqual(original?.entries);
+    expect(back.attempts).toEqual(original?.attempts);
+  }, 600_000);
 });

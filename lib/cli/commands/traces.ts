@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../errors";
 import { getRun } from "../../pipeline/runs";
-import { restoreDay } from "../../retention/archive";
-import { TRACE_DATASET } from "../../retention/datasets";
+import { dayBounds, restoreDay } from "../../retention/archive";
+import { DATASETS, TRACE_DATASET } from "../../retention/datasets";
 import { queryTraces, runTimeline, type TraceView } from "../../traces/query";
 import type { CliContext } from "../context";
 import { formatDuration, table } from "../output";
@@ -106,23 +106,38 @@ export function registerTraceCommands(program: Command, ctx: CliContext): Comman
     });
   command
     .command("restore")
-    .description("bring an archived day of trace envelopes back into the database (verified first)")
+    .description(
+      "bring an archived day back into the database (verified first): trace envelopes, or another archived dataset with --dataset",
+    )
     .requiredOption("--day <YYYY-MM-DD>", "the UTC day")
+    .option(
+      "--dataset <name>",
+      `what to restore: ${DATASETS.map((d) => d.prefix).join(", ")} (dlq: dead-letter entries with their attempts)`,
+      "traces",
+    )
     .option("--dry-run", "verify the day's archives and count their rows; insert nothing")
-    .action(async (opts: { day: string; dryRun?: boolean }) => {
+    .action(async (opts: { day: string; dataset: string; dryRun?: boolean }) => {
+      const dataset = DATASETS.find((d) => d.prefix === opts.dataset);
+      if (!dataset)
+        throw new ValidationError(
+          `--dataset must be one of ${DATASETS.map((d) => d.prefix).join(", ")}`,
+          [{ path: "dataset", message: "unknown dataset" }],
+        );
+      dayBounds(opts.day);
       const runtime = await ctx.getRuntime();
-      const result = await restoreDay(runtime.db, runtime.archive, TRACE_DATASET, opts.day, {
+      const result = await restoreDay(runtime.db, runtime.archive, dataset, opts.day, {
         dryRun: opts.dryRun,
       });
+      const what = dataset === TRACE_DATASET ? "" : ` ${dataset.prefix}`;
       if (result.parts === 0) {
-        ctx.io.err(`no archive of ${opts.day} in ${runtime.archive.location}`);
+        ctx.io.err(`no${what} archive of ${opts.day} in ${runtime.archive.location}`);
         ctx.exitCode = 1;
         return;
       }
       ctx.io.out(
         opts.dryRun
-          ? `${opts.day}: ${result.parts} archive parts verified, ${result.rows} rows would be restored`
-          : `${opts.day}: ${result.parts} archive parts verified, ${result.inserted} of ${result.rows} rows restored (the others were present)`,
+          ? `${opts.day}${what}: ${result.parts} archive parts verified, ${result.rows} rows would be restored`
+          : `${opts.day}${what}: ${result.parts} archive parts verified, ${result.inserted} of ${result.rows} rows restored (the others were present)`,
       );
     });
   return command;
