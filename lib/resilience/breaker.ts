@@ -91,8 +91,7 @@ export class CircuitBreaker {
     return `${this.name}:${part}`;
   }
 
-  private async readOpen(): Promise<StoredOpen | null> {
-    const raw = await this.kv.get(this.key("open"));
+  private parseOpen(raw: string | null): StoredOpen | null {
     if (!raw) return null;
     try {
       const parsed = JSON.parse(raw) as StoredOpen;
@@ -102,12 +101,28 @@ export class CircuitBreaker {
     }
   }
 
+  private async readOpen(): Promise<StoredOpen | null> {
+    return this.parseOpen(await this.kv.get(this.key("open")));
+  }
+
   /**
    * Runs `call` through the breaker: fails fast while open, lets one probe through when
    * half-open, and records the outcome.
+   *
+   * One round trip to the store on the usual path (closed, success): the open flag, the
+   * consecutive-failure count and the call count are read and incremented together before the
+   * call, issued at once (the Upstash client auto-pipelines them: its read and write pipelines
+   * go concurrently). A success then writes only when there is something to reset (failures
+   * before it, or a full count window). Calls are counted when they start; a concurrent
+   * success no longer resets a failure recorded after its check.
    */
   async run<T>(call: () => Promise<T>): Promise<T> {
-    const open = await this.readOpen();
+    const [rawOpen, consecutiveBefore, calls] = await Promise.all([
+      this.kv.get(this.key("open")),
+      this.kv.get(this.key("consecutive")),
+      this.kv.increment(this.key("calls")),
+    ]);
+    const open = this.parseOpen(rawOpen);
     let probeToken: string | null = null;
     if (open) {
       const now = this.now();
@@ -125,34 +140,35 @@ export class CircuitBreaker {
     try {
       result = await call();
     } catch (error) {
-      if (countsAsDependencyFailure(error)) await this.recordFailure(error, probeToken !== null);
+      if (countsAsDependencyFailure(error))
+        await this.recordFailure(error, probeToken !== null, calls);
       else if (probeToken) await this.kv.delete(this.key("probe"));
       throw error;
     }
-    await this.recordSuccess(probeToken !== null);
+    await this.recordSuccess(probeToken !== null, Number(consecutiveBefore ?? 0), calls);
     return result;
   }
 
-  private async recordSuccess(probe: boolean): Promise<void> {
+  private async recordSuccess(probe: boolean, consecutive: number, calls: number): Promise<void> {
     if (probe) {
       await this.close();
       return;
     }
-    await this.kv.set(this.key("consecutive"), "0");
-    const calls = await this.kv.increment(this.key("calls"));
+    if (consecutive !== 0) await this.kv.set(this.key("consecutive"), "0");
     if (calls >= this.options.windowSize) await this.evaluateWindow(calls, "success");
   }
 
-  private async recordFailure(error: unknown, probe: boolean): Promise<void> {
+  private async recordFailure(error: unknown, probe: boolean, calls: number): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     if (probe) {
       await this.open(`probe failed: ${message}`);
       await this.kv.delete(this.key("probe"));
       return;
     }
-    const consecutive = await this.kv.increment(this.key("consecutive"));
-    const calls = await this.kv.increment(this.key("calls"));
-    await this.kv.increment(this.key("failures"));
+    const [consecutive] = await Promise.all([
+      this.kv.increment(this.key("consecutive")),
+      this.kv.increment(this.key("failures")),
+    ]);
     if (consecutive >= this.options.failureThreshold) {
       await this.open(`${consecutive} consecutive failures; last: ${message}`);
       return;

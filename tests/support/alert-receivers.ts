@@ -14,16 +14,19 @@ export interface HttpReceiver {
   received: ReceivedRequest[];
   /** The status the next requests get (default 200). */
   status: number;
+  /** Every request that arrived, whatever status it got (`received` keeps the 2xx ones). */
+  readonly attempts: number;
   close(): Promise<void>;
 }
 
 export async function startHttpReceiver(): Promise<HttpReceiver> {
   const received: ReceivedRequest[] = [];
-  const state = { status: 200 };
+  const state = { status: 200, attempts: 0 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      state.attempts++;
       if (state.status < 300)
         received.push({
           path: req.url ?? "/",
@@ -44,6 +47,9 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
     },
     set status(value: number) {
       state.status = value;
+    },
+    get attempts() {
+      return state.attempts;
     },
     close: () =>
       new Promise<void>((resolve) => {

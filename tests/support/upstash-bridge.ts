@@ -25,6 +25,8 @@ export interface UpstashBridge {
   /** http://127.0.0.1:<port> */
   url: string;
   token: string;
+  /** HTTP requests received so far (one per client round trip: a pipeline is one). */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
@@ -244,7 +246,9 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     }
   }
 
+  let requests = 0;
   const server = createServer((req, res) => {
+    requests++;
     handle(req, res).catch((error) => {
       if (!res.headersSent) send(res, 500, { error: errorText(error) });
       else res.destroy();
@@ -259,6 +263,9 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   return {
     url: `http://127.0.0.1:${port}`,
     token,
+    get requests() {
+      return requests;
+    },
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
