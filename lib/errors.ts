@@ -125,6 +125,27 @@ export function isRetryable(error: unknown): boolean {
   return true;
 }
 
+/**
+ * An error's message, fit to store, log or return: drizzle wraps a driver's error as
+ * "Failed query: <sql> params: <values>", and the values can be file contents or secrets, so
+ * such a message is replaced by the driver's own message below it (wrappers repeat it), or by
+ * "database query failed" when the cause did not survive serialisation.
+ */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
+  if (!message.startsWith("Failed query:")) return message;
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e; depth++) {
+    const text = messageOf(e);
+    if (!text.startsWith("Failed query:")) return `database query failed: ${text}`;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return "database query failed";
+}
+
+/** The message of an Error, or of a serialised one (`{ name, message }`, as onFailure gets it). */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? message : String(error);
 }

@@ -6,6 +6,7 @@
 import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { raiseAlert, resolveAlert } from "../alerts/records";
+import { errorMessage } from "../errors";
 import { createScrubber } from "../log/scrub";
 import { classifyFailure } from "../workflows/define";
 import type { FunctionFailedData } from "../workflows/events";
@@ -44,7 +45,7 @@ export async function recordFunctionFailure(
     return { recorded: false, ignored: "batch documents are dead-lettered by their run" };
   if (!REDRIVEN_FUNCTIONS.has(fn)) return { recorded: false, ignored: `${fn} is not re-driven` };
   const scrub = createScrubber(options.secrets ?? []);
-  const message = scrub(failed.error?.message ?? "failed").slice(0, 2000);
+  const message = scrub(failed.error ? errorMessage(failed.error) : "failed").slice(0, 2000);
   const data = failed.event.data ?? {};
   const sourceId = typeof data.sourceId === "string" ? data.sourceId : undefined;
   const validSource =

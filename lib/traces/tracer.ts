@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Database } from "../../db/client";
 import { type SpanKind, type SpanStatus, traceSpans } from "../../db/schema";
+import { errorMessage } from "../errors";
 import type { Logger } from "../log/logger";
 import { createDeepRedactor, createScrubber } from "../log/scrub";
 import { randomSpanId, randomTraceId } from "./ids";
@@ -248,7 +249,7 @@ export function errorFields(error: unknown): { errorClass: string; errorMessage:
     const code = (error as { code?: unknown }).code;
     return {
       errorClass: typeof code === "string" ? `${error.name}:${code}` : error.name,
-      errorMessage: error.message,
+      errorMessage: errorMessage(error),
     };
   }
   return { errorClass: typeof error, errorMessage: String(error) };

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { cleanupRuns } from "../../db/schema";
 import { raiseAlert } from "../alerts/records";
-import { ValidationError } from "../errors";
+import { errorMessage, ValidationError } from "../errors";
 import type { PipelineDeps } from "../pipeline/deps";
 import {
   addCleanupCounts,
@@ -200,7 +200,7 @@ export const cleanupWorkflow = defineWorkflow({
       const { db } = await env.deps();
       const [run] = await db.select().from(cleanupRuns).where(eq(cleanupRuns.dedupeKey, dedupeKey));
       if (run && (run.status === "running" || run.status === "awaiting_approval"))
-        await setCleanupStatus(db, run.id, "failed", `cleanup failed: ${error.message}`);
+        await setCleanupStatus(db, run.id, "failed", `cleanup failed: ${errorMessage(error)}`);
     });
   },
 });

@@ -25,7 +25,7 @@ export function functionFailedEvent(
       run_id: options.runId.slice(0, 100),
       error: {
         name: (error instanceof Error ? error.name : "Error").slice(0, 200),
-        message: failureMessage(error).slice(0, 20_000),
+        message: errorMessage(error).slice(0, 20_000),
       },
       event: {
         ...(event.id ? { id: event.id.slice(0, 300) } : {}),
@@ -38,21 +38,4 @@ export function functionFailedEvent(
       },
     },
   };
-}
-
-/**
- * The failure's message without a query's text and parameters: drizzle wraps a driver error
- * as "Failed query: <sql> params: <values>", and the values can be file contents.
- */
-function failureMessage(error: unknown): string {
-  const message = errorMessage(error);
-  if (!message.startsWith("Failed query:")) return message;
-  // Wrappers (a step's failure, drizzle's) repeat the message: the driver's error is below.
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && e; depth++) {
-    const text = errorMessage(e);
-    if (!text.startsWith("Failed query:")) return `database query failed: ${text}`;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return "database query failed";
 }

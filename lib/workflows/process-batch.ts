@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors";
 import { processBatch } from "../pipeline/process-batch";
 import { failPendingItems, pendingItemCount } from "../pipeline/runs";
 import { classifyFailure, defineWorkflow } from "./define";
@@ -68,7 +69,7 @@ export const processBatchWorkflow = defineWorkflow({
         db,
         runId,
         batch,
-        `batch failed after retries: ${error.message}`,
+        `batch failed after retries: ${errorMessage(error)}`,
         failure,
       );
       return pendingItemCount(db, runId);

@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors";
 import { recordRunOutcome } from "../ledger/pipeline";
 import { completeRun } from "../pipeline/complete-run";
 import type { PipelineDeps } from "../pipeline/deps";
@@ -170,7 +171,7 @@ export const syncSourceWorkflow = defineWorkflow({
       const { db } = await env.deps();
       const run = await createRun(db, { sourceId, dedupeKey, trigger, mode, correlationId });
       await finishRun(db, run.id, "failed", {
-        error: `sync failed: ${error.message}`.slice(0, 2000),
+        error: `sync failed: ${errorMessage(error)}`.slice(0, 2000),
       });
     });
   },
