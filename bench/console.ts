@@ -12,8 +12,8 @@ import { launchBrowser } from "../tests/support/browser";
 import { openBenchRuntime } from "./runtime";
 
 /**
- * The console's pages against a large database: 10,000 runs seeded with SQL (a few seconds)
- * on top of the bench index (≥ 100,000 chunks), the app started with `next start` on it, every
+ * The console's pages against a large database: 10,000 runs (with five trace spans each) and
+ * 2,000 dead letters seeded with SQL (a few seconds) on top of the bench index (≥ 100,000 chunks), the app started with `next start` on it, every
  * page requested with a signed-in session (server response time to the last byte, p50/p95),
  * then each page loaded once in Chromium to sum the JavaScript it downloads (first load,
  * compressed as served).
@@ -75,7 +75,36 @@ export async function seedRuns(dataDir: string, root: string, sourceName: string
       from sync_runs r cross join generate_series(1, 3) i
       where r.dedupe_key like 'bench-console-%' and r.status = 'completed_with_errors'
       on conflict do nothing`);
+    // Five trace spans a run (the traces page and each run's timeline), and 2,000 dead letters
+    // (most resolved, 200 open) for the queue page.
+    await db.execute(sql`
+      insert into trace_spans (span_id, trace_id, correlation_id, kind, name, function, driver, run_id,
+        source_id, attempt, status, error_class, error_message, started_at, ended_at, duration_ms)
+      select md5(r.id::text || s), md5(r.id::text), r.correlation_id,
+        (array['step','step','external','external','step'])[s],
+        (array['plan','fetch','embedding.embed','git.fetch','finish'])[s], 'sync-source', 'embedded',
+        r.id, r.source_id, 1, case when r.status = 'failed' and s = 4 then 'error' else 'ok' end,
+        case when r.status = 'failed' and s = 4 then 'timeout' end,
+        case when r.status = 'failed' and s = 4 then 'git fetch timed out after 120 s' end,
+        r.started_at + s * interval '100 milliseconds', r.started_at + s * interval '100 milliseconds' + interval '80 milliseconds', 80
+      from sync_runs r cross join generate_series(1, 5) s
+      where r.dedupe_key like 'bench-console-%'
+      on conflict do nothing`);
+    await db.execute(sql`
+      insert into dead_letters (kind, key, source_id, path, dependency, error_class, message, attempts,
+        recoveries, status, first_seen_at, last_seen_at, next_attempt_at, resolved_at, resolution)
+      select 'document', 'document:' || ${source.id} || ':bench/dead-' || g || '.md', ${source.id},
+        'bench/dead-' || g || '.md', 'embedding:openai', 'dependency_unavailable',
+        'openai answered 503 three times', 3, g % 3,
+        case when g % 10 = 0 then 'pending' when g % 10 = 1 then 'parked' else 'resolved' end,
+        now() - g * interval '10 minutes', now() - g * interval '5 minutes', now() + interval '1 hour',
+        case when g % 10 > 1 then now() - g * interval '1 minute' end,
+        case when g % 10 > 1 then 'succeeded on re-drive' end
+      from generate_series(1, 2000) g
+      on conflict do nothing`);
     await db.execute(sql`analyze sync_runs`);
+    await db.execute(sql`analyze trace_spans`);
+    await db.execute(sql`analyze dead_letters`);
     const key = await createApiKey(db, {
       name: "bench-console",
       role: "admin",
@@ -133,8 +162,10 @@ export async function measureConsole(options: {
       ["API keys", "/keys"],
       ["audit log", "/audit"],
       ["dead-letter queue", "/dlq"],
+      ["dead letters, resolved", "/dlq?status=resolved"],
       ["breakers and limits", "/breakers"],
       ["traces", "/traces"],
+      ["traces, by run", `/traces?run=${seeded.runId}`],
       ["approvals", "/approvals"],
       ["replays", "/replays"],
       ["alerts", "/alerts"],
@@ -258,11 +289,11 @@ async function standalone(): Promise<void> {
     out(
       `Console pages with ${result.chunks.toLocaleString("en-US")} chunks and ${runs.toLocaleString("en-US")} runs (${requests} requests each after 5 warm-up; ${os.cpus().length} × ${os.cpus()[0]?.model})`,
     );
-    out("page                p50 ms   p95 ms   max ms   first-load JS (gzip)");
+    out("page                    p50 ms   p95 ms   max ms   first-load JS (gzip)");
     for (const t of result.pages) {
       const js = result.firstLoadJs.find((j) => j.page === t.page);
       out(
-        `${t.page.padEnd(19)} ${String(t.p50Ms).padStart(6)}   ${String(t.p95Ms).padStart(6)}   ${String(t.maxMs).padStart(6)}   ${((js?.bytes ?? 0) / 1024).toFixed(1)} kB in ${js?.scripts ?? 0} scripts`,
+        `${t.page.padEnd(23)} ${String(t.p50Ms).padStart(6)}   ${String(t.p95Ms).padStart(6)}   ${String(t.maxMs).padStart(6)}   ${((js?.bytes ?? 0) / 1024).toFixed(1)} kB in ${js?.scripts ?? 0} scripts`,
       );
     }
     const worst = Math.max(...result.pages.map((p) => p.p95Ms));

@@ -111,6 +111,29 @@ describe("the console in a browser", () => {
     }
   }
 
+  /** A sync request of the handbook that failed with a 503 from GitHub: a pending dead letter. */
+  const failedSync = (id: string, message: string) =>
+    withDb(async (db) => {
+      const source = await getSource(db, "handbook");
+      return recordEventFailure(db, {
+        functionId: "sync-source",
+        event: {
+          id,
+          name: SYNC_REQUESTED,
+          data: {
+            sourceId: source.id,
+            mode: "incremental",
+            trigger: "manual",
+            requestedBy: "console-e2e",
+            dedupeKey: id,
+          },
+        },
+        errorClass: "dependency_unavailable",
+        message,
+        dependency: "github",
+        sourceId: source.id,
+      });
+    });
   const sourceNames = () => withDb(async (db) => (await listSources(db)).map((s) => s.name));
   const keyNames = () => withDb(async (db) => (await listApiKeys(db)).map((k) => k.name));
 
@@ -374,27 +397,7 @@ describe("the console in a browser", () => {
   });
 
   it("retries a dead-letter entry from the queue page; a discard needs a reason; a viewer cannot open it", async () => {
-    const entry = await withDb(async (db) => {
-      const source = await getSource(db, "handbook");
-      return recordEventFailure(db, {
-        functionId: "sync-source",
-        event: {
-          id: "console-e2e-failed-sync",
-          name: SYNC_REQUESTED,
-          data: {
-            sourceId: source.id,
-            mode: "incremental",
-            trigger: "manual",
-            requestedBy: "console-e2e",
-            dedupeKey: "console-e2e-failed-sync",
-          },
-        },
-        errorClass: "dependency_unavailable",
-        message: "github answered 503 three times",
-        dependency: "github",
-        sourceId: source.id,
-      });
-    });
+    const entry = await failedSync("console-e2e-failed-sync", "github answered 503 three times");
     const context = await newContext();
     const page = await signIn(context, keys.operator ?? "", "/dlq");
     expect(await page.textContent("h1")).toBe("Dead-letter queue");
@@ -427,32 +430,10 @@ describe("the console in a browser", () => {
   });
 
   it("retries every open dead-letter entry at once: a viewer's replay of it is refused, the operator's releases them all", async () => {
-    const entries = await withDb(async (db) => {
-      const source = await getSource(db, "handbook");
-      const made = [];
-      for (const n of [1, 2])
-        made.push(
-          await recordEventFailure(db, {
-            functionId: "sync-source",
-            event: {
-              id: `console-e2e-retry-all-${n}`,
-              name: SYNC_REQUESTED,
-              data: {
-                sourceId: source.id,
-                mode: "incremental",
-                trigger: "manual",
-                requestedBy: "console-e2e",
-                dedupeKey: `console-e2e-retry-all-${n}`,
-              },
-            },
-            errorClass: "dependency_unavailable",
-            message: `github answered 503 (retry-all ${n})`,
-            dependency: "github",
-            sourceId: source.id,
-          }),
-        );
-      return made;
-    });
+    const entries = [
+      await failedSync("console-e2e-retry-all-1", "github answered 503 (retry-all 1)"),
+      await failedSync("console-e2e-retry-all-2", "github answered 503 (retry-all 2)"),
+    ];
     const open = await withDb(async (db) => {
       const depth = await dlqDepth(db);
       return depth.pending + depth.parked;
