@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Worker as WorkerType } from "node:worker_threads";
@@ -57,9 +66,35 @@ async function openInProcess(
     import("drizzle-orm/pglite/migrator"),
   ]);
   const inMemory = dir === "memory://";
-  const client = inMemory
-    ? await PGlite.create({ extensions: { vector } })
-    : await PGlite.create(dir, { extensions: { vector } });
+  let client: InstanceType<typeof PGlite>;
+  if (!inMemory) {
+    // A new data directory starts from the template too, when one exists (it is made by the
+    // first in-memory database): the CLI's first command on a fresh data dir skips initdb.
+    const fresh = !existsSync(path.join(dir, "PG_VERSION"));
+    const template = fresh ? memoryTemplatePath(migrationsFolder) : undefined;
+    const dump = template && existsSync(template) ? readTemplate(template) : undefined;
+    const loaded = dump
+      ? await PGlite.create(dir, { extensions: { vector }, loadDataDir: dump }).catch(() => {
+          rmSync(dir, { recursive: true, force: true });
+          return undefined;
+        })
+      : undefined;
+    client = loaded ?? (await PGlite.create(dir, { extensions: { vector } }));
+  } else {
+    // An in-memory database (tests, the replay sandbox, the eval) starts from a migrated
+    // template when this machine has one for these migrations: a fresh PGlite runs initdb,
+    // seconds of CPU each time, while loading a data directory takes a fraction of it.
+    const template = memoryTemplatePath(migrationsFolder);
+    const dump = template ? readTemplate(template) : undefined;
+    const loaded = dump
+      ? await PGlite.create({ extensions: { vector }, loadDataDir: dump }).catch(() => undefined)
+      : undefined;
+    client = loaded ?? (await PGlite.create({ extensions: { vector } }));
+    if (template && !loaded) {
+      await migrate(drizzle(client, { schema }), { migrationsFolder });
+      await writeTemplateAsync(template, await client.dumpDataDir("none"));
+    }
+  }
   const db = drizzle(client, { schema });
   let closed = false;
   return {
@@ -81,6 +116,62 @@ async function openInProcess(
       releaseLock();
     },
   };
+}
+
+/**
+ * Where the migrated in-memory template for these migrations lives: a file in the temp
+ * directory named by a hash of PGlite's version and every migration file (name and content),
+ * so a changed migration or PGlite makes a new template. Undefined when the folder cannot be read.
+ */
+function memoryTemplatePath(migrationsFolder: string): string | undefined {
+  try {
+    const hash = createHash("sha256").update(pgliteVersion());
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)],
+        )
+        .sort();
+    for (const file of files(migrationsFolder))
+      hash.update(path.relative(migrationsFolder, file)).update("\0").update(readFileSync(file));
+    return path.join(tmpdir(), `ballast-pglite-template-${hash.digest("hex").slice(0, 24)}.tar`);
+  } catch {
+    return undefined;
+  }
+}
+
+function pgliteVersion(): string {
+  try {
+    // The package exports no package.json: walk up from its entry point.
+    let dir = path.dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"));
+    for (let i = 0; i < 4; i++, dir = path.dirname(dir)) {
+      const pkg = path.join(dir, "package.json");
+      if (existsSync(pkg))
+        return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
+    }
+  } catch {
+    // fall through
+  }
+  return "unknown";
+}
+
+function readTemplate(file: string): Blob | undefined {
+  try {
+    return new Blob([readFileSync(file)]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written beside and renamed into place, so a concurrent reader never sees half a file. */
+async function writeTemplateAsync(file: string, dump: Blob): Promise<void> {
+  const partial = `${file}.${process.pid}.partial`;
+  try {
+    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+    renameSync(partial, file);
+  } catch {
+    rmSync(partial, { force: true });
+  }
 }
 
 interface ServerInfo {
