@@ -124,6 +124,15 @@ async function openInProcess(
  * so a changed migration or PGlite makes a new template. Undefined when the folder cannot be read.
  */
 function memoryTemplatePath(migrationsFolder: string): string | undefined {
+  // Hashed once per folder and process: a test file or the replay sandbox opens many databases.
+  if (!templatePaths.has(migrationsFolder))
+    templatePaths.set(migrationsFolder, hashTemplatePath(migrationsFolder));
+  return templatePaths.get(migrationsFolder);
+}
+
+const templatePaths = new Map<string, string | undefined>();
+
+function hashTemplatePath(migrationsFolder: string): string | undefined {
   try {
     const hash = createHash("sha256").update(pgliteVersion());
     const files = (dir: string): string[] =>
