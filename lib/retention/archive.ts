@@ -294,6 +294,11 @@ async function readPart(
   const piping = pipeline(opened.stream, counted, gunzip);
   piping.catch(() => undefined);
   const lines = createInterface({ input: gunzip, crlfDelay: Number.POSITIVE_INFINITY });
+  // readline re-emits its input's errors as its own 'error' event. The loop below listens only
+  // while it runs; once it has stopped early (a line that is not a row), a later error of the
+  // gunzip stream (its data check, or the premature close of destroying the source) would be
+  // emitted to nobody and crash the process. The pipeline promise carries that error instead.
+  lines.on("error", () => undefined);
   try {
     for await (const line of lines) {
       content.update(`${line}\n`);
@@ -319,6 +324,9 @@ async function readPart(
     if (code.startsWith("Z_") || /gzip|header|zlib|unexpected end/i.test(errorMessage(error)))
       throw new ArchiveVerificationError(manifest.key, "it does not gunzip");
     throw unavailable(store, `reading ${manifest.key}`, error);
+  } finally {
+    lines.close();
+    gunzip.destroy();
   }
   return {
     sha256: raw.digest("hex"),
