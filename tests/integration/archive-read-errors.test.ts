@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FolderArchiveStore } from "../../lib/archive/folder-store";
 import { sha256Hex } from "../../lib/archive/checksum";
+import { FolderArchiveStore } from "../../lib/archive/folder-store";
 import { ArchiveVerificationError, type Manifest, verifyPart } from "../../lib/retention/archive";
 
 /**
