@@ -13,6 +13,13 @@ const IDENTITY = [
   "commit.gpgsign=false",
   "-c",
   "core.autocrlf=false",
+  // No detached `git gc --auto` after a fetch or commit: it would still be writing objects when
+  // the bench removes its temp directory (rm then fails with ENOTEMPTY), and it competes for
+  // the CPU with what is being measured.
+  "-c",
+  "gc.auto=0",
+  "-c",
+  "maintenance.auto=false",
 ];
 
 export async function git(cwd: string, args: string[]): Promise<string> {

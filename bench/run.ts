@@ -1036,7 +1036,12 @@ async function main(): Promise<void> {
   } finally {
     await bench?.runtime.close();
     if (opts.keep) status(`kept the database and repository clone in ${tmp}`);
-    else await rm(tmp, { recursive: true, force: true });
+    // Retried (a child process may still be closing files in it), and never masking the
+    // error that ended the bench.
+    else
+      await rm(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch(
+        (error: unknown) => status(`could not remove ${tmp}: ${String(error)}`),
+      );
   }
 
   const finishedAt = new Date();
