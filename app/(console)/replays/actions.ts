@@ -2,15 +2,9 @@
 
 import { redirect } from "next/navigation";
 import { z } from "zod";
-import { sendEvents } from "../../../inngest/send";
-import { dispatchOutbox } from "../../../lib/outbox/outbox";
-import {
-  replayInputFromForm,
-  requestReplay,
-  signOffInput,
-  signOffReplay,
-} from "../../../lib/replay/request";
+import { replayInputFromForm, signOffInput, signOffReplay } from "../../../lib/replay/request";
 import { consoleAction, type FormState, formValues } from "../../_lib/actions";
+import { startReplay } from "../../_lib/replays";
 import { currentPath } from "../../_lib/session";
 
 async function signInAgain(): Promise<never> {
@@ -27,19 +21,12 @@ export async function startReplayAction(
     { role: "operator", action: "replays.start" },
     async ({ runtime, caller, requestId, note }) => {
       const input = replayInputFromForm(values);
-      note({
-        since: input.since ?? null,
-        until: input.until ?? null,
-        bundle: input.bundle ?? null,
-        source: input.source ?? null,
-        minPassRate: input.minPassRate ?? null,
-      });
-      const event = await requestReplay(runtime, input, {
-        requestedBy: caller.name,
-        correlationId: `console:${requestId}`,
-      });
-      const sent = await dispatchOutbox(runtime.db, sendEvents, { ids: [event.id] });
-      note({ event: event.id, dispatched: sent.sent === 1 });
+      const { event } = await startReplay(
+        runtime,
+        input,
+        { requestedBy: caller.name, correlationId: `console:${requestId}` },
+        note,
+      );
       return { event: event.id };
     },
   );

@@ -1,10 +1,9 @@
 import { z } from "zod";
-import { sendEvents } from "../../../../inngest/send";
 import { adminRoute } from "../../../../lib/http/admin";
 import { json, readJsonBody } from "../../../../lib/http/respond";
-import { dispatchOutbox } from "../../../../lib/outbox/outbox";
-import { replayRequestInput, requestReplay } from "../../../../lib/replay/request";
+import { replayRequestInput } from "../../../../lib/replay/request";
 import { listScorecards } from "../../../../lib/replay/scorecard";
+import { startReplay } from "../../../_lib/replays";
 
 export const dynamic = "force-dynamic";
 
@@ -30,24 +29,17 @@ export const POST = adminRoute(
   { role: "operator", action: "replays.start" },
   async ({ runtime, request, key, requestId, note }) => {
     const input = replayRequestInput.parse(await readJsonBody(request, 16 * 1024));
-    note({
-      since: input.since ?? null,
-      until: input.until ?? null,
-      bundle: input.bundle ?? null,
-      source: input.source ?? null,
-      minPassRate: input.minPassRate ?? null,
-    });
-    const event = await requestReplay(runtime, input, {
-      requestedBy: key.name,
-      correlationId: `admin:${requestId}`,
-    });
-    const sent = await dispatchOutbox(runtime.db, sendEvents, { ids: [event.id] });
-    note({ event: event.id, dispatched: sent.sent === 1 });
+    const { event, dispatched } = await startReplay(
+      runtime,
+      input,
+      { requestedBy: key.name, correlationId: `admin:${requestId}` },
+      note,
+    );
     return json(
       {
         event: { id: event.id, name: event.name },
         correlationId: `admin:${requestId}`,
-        dispatched: sent.sent === 1,
+        dispatched,
       },
       202,
     );
