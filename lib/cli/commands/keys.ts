@@ -1,7 +1,5 @@
 import type { Command } from "commander";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../auth/api-keys";
-import { recordAudit } from "../../auth/audit";
-import { ROLES } from "../../auth/roles";
+import { ROLES } from "../choices";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -16,6 +14,10 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .option("--role <role>", `one of ${ROLES.join(", ")}`, "admin")
     .action(async (opts: { name: string; role: string }) => {
       const { db } = await ctx.getRuntime();
+      const [{ createApiKey }, { recordAudit }] = await Promise.all([
+        import("../../auth/api-keys"),
+        import("../../auth/audit"),
+      ]);
       const created = await createApiKey(db, {
         name: opts.name,
         role: opts.role,
@@ -39,6 +41,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .description("list keys (never their secrets)")
     .action(async () => {
       const { db } = await ctx.getRuntime();
+      const { listApiKeys } = await import("../../auth/api-keys");
       const rows = await listApiKeys(db);
       ctx.io.out(
         table(
@@ -59,6 +62,10 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .description("revoke a key at once")
     .action(async (idOrPrefix: string) => {
       const { db } = await ctx.getRuntime();
+      const [{ revokeApiKey }, { recordAudit }] = await Promise.all([
+        import("../../auth/api-keys"),
+        import("../../auth/audit"),
+      ]);
       const revoked = await revokeApiKey(db, idOrPrefix);
       await recordAudit(db, {
         actor: ctx.actor(),
