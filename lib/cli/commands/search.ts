@@ -20,9 +20,12 @@ export function registerSearchCommand(program: Command, ctx: CliContext): void {
         query: string,
         opts: { k: string; source?: string; mode?: string; explain?: boolean; json?: boolean },
       ) => {
-        const { parseSearchMode, searchChunks } = await import("../../index/search");
+        const { parseSearchMode, searchChunks, validateSearch } = await import(
+          "../../index/search"
+        );
         const mode = parseSearchMode(opts.mode);
         const k = parsePositiveInt("--k", opts.k) ?? 5;
+        validateSearch(query, k); // before the database opens (searchChunks checks it again)
         const runtime = await ctx.getRuntime();
         const { getSource } = await import("../../pipeline/source-records");
         const source = opts.source ? await getSource(runtime.db, opts.source) : undefined;
