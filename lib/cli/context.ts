@@ -1,12 +1,13 @@
 import { userInfo } from "node:os";
 import path from "node:path";
-import { getConfig } from "../config";
-import { createLogger } from "../log/logger";
-import { pipelineDeps } from "../pipeline/deps";
-import { createRuntime, type Runtime } from "../runtime";
+import type { Runtime } from "../runtime";
 import type { Output } from "./output";
 
-/** Lazily opens the backends for the commands that need them, and closes them at the end. */
+/**
+ * Lazily opens the backends for the commands that need them, and closes them at the end. The
+ * configuration, logger and runtime modules are imported on first use, so a command that fails
+ * its argument checks (or `--help`) loads none of them and opens no database.
+ */
 export class CliContext {
   verbose = false;
   exitCode = 0;
@@ -19,27 +20,40 @@ export class CliContext {
   ) {}
 
   getRuntime(): Promise<Runtime> {
-    if (!this.runtime) {
-      const config = getConfig();
-      const log = createLogger({
-        level: this.verbose
-          ? "info"
-          : config.logLevel === "debug" || config.logLevel === "trace"
-            ? config.logLevel
-            : "warn",
-        secrets: config.secrets,
-        destination: { write: (line: string) => process.stderr.write(line) },
-        base: { cli: true },
-      });
-      this.runtime = createRuntime(config, {
-        log,
-        migrationsFolder: this.root ? path.join(this.root, "db", "migrations") : undefined,
-      });
-    }
+    if (!this.runtime) this.runtime = this.openRuntime();
     return this.runtime;
   }
 
+  private async openRuntime(): Promise<Runtime> {
+    const [{ getConfig }, { createLogger }, { createRuntime }] = await Promise.all([
+      import("../config"),
+      import("../log/logger"),
+      import("../runtime"),
+    ]);
+    const config = getConfig();
+    const log = createLogger({
+      level: this.verbose
+        ? "info"
+        : config.logLevel === "debug" || config.logLevel === "trace"
+          ? config.logLevel
+          : "warn",
+      secrets: config.secrets,
+      destination: { write: (line: string) => process.stderr.write(line) },
+      base: { cli: true },
+    });
+    return createRuntime(config, {
+      log,
+      migrationsFolder: this.migrationsFolder(),
+    });
+  }
+
+  /** db/migrations under the project root, when the root is known. */
+  migrationsFolder(): string | undefined {
+    return this.root ? path.join(this.root, "db", "migrations") : undefined;
+  }
+
   async deps() {
+    const { pipelineDeps } = await import("../pipeline/deps");
     return pipelineDeps(await this.getRuntime());
   }
 

@@ -1,5 +1,4 @@
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../config";
 import { BallastError } from "../errors";
 import { registerAlertCommands } from "./commands/alerts";
 import { registerCleanupCommands } from "./commands/cleanup";
@@ -67,13 +66,13 @@ export async function main(
     await program.parseAsync(argv);
     return ctx.exitCode;
   } catch (error) {
-    return reportError(error, io);
+    return await reportError(error, io);
   } finally {
     await ctx.close();
   }
 }
 
-function reportError(error: unknown, io: Output): number {
+async function reportError(error: unknown, io: Output): Promise<number> {
   if (error instanceof CommanderError) {
     return error.exitCode === 0 ||
       error.code === "commander.helpDisplayed" ||
@@ -81,13 +80,16 @@ function reportError(error: unknown, io: Output): number {
       ? 0
       : 2;
   }
-  if (error instanceof ConfigError) {
-    io.err(error.message);
-    return 1;
-  }
   if (error instanceof BallastError) {
     io.err(`error: ${error.message}`);
     for (const issue of error.issues ?? []) io.err(`  - ${issue.path}: ${issue.message}`);
+    return 1;
+  }
+  // The configuration module is loaded only by the commands that read it (see CliContext), so
+  // it is imported here only for errors that can be its own (it is cached once loaded).
+  const { ConfigError } = await import("../config");
+  if (error instanceof ConfigError) {
+    io.err(error.message);
     return 1;
   }
   io.err(`error: ${error instanceof Error ? error.message : String(error)}`);

@@ -88,7 +88,7 @@ describe("ballast smoke against next start", () => {
       ["webhook", "ok"],
     ]);
     expect(step("inngest")?.detail).toMatch(
-      new RegExp(`app ballast, ${expectedInngestFunctions()} functions`),
+      new RegExp(`app ballast, ${await expectedInngestFunctions()} functions`),
     );
     expect(step("inngest")?.detail).not.toMatch(/different release/);
     expect(step("search")?.detail).toMatch(/^[1-3] results for "tide ledger"/);

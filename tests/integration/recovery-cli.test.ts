@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeResult, runCli, tableRecords } from "../support/cli";
+import { type CliResult, describeResult, runCli, tableRecords } from "../support/cli";
 import { makeTempDir, removeTempDirs } from "../support/git-repo";
 
 /** `ballast breakers` and `ballast dlq`, through the real CLI process. */
@@ -43,20 +43,28 @@ describe("ballast breakers / dlq", () => {
   }, 60_000);
 
   it("bad arguments are clear errors with a non-zero exit", async () => {
-    const cases: [string[], number, RegExp][] = [
-      [["dlq", "retry"], 1, /give an entry id, or --all/],
-      [["dlq", "retry", "x", "--all"], 1, /not both/],
-      [["dlq", "discard", "0b4a4c7e-1d0c-4e0c-9a4a-1d0c4e0c9a4a"], 2, /--reason/],
-      [["dlq", "discard", "not-a-uuid", "--reason", "because"], 1, /must be a UUID/],
-      [["dlq", "discard", "0b4a4c7e-1d0c-4e0c-9a4a-1d0c4e0c9a4a", "--reason", "x"], 1, /reason/],
-      [["dlq", "list", "--status", "bogus"], 1, /--status must be one of/],
-      [["dlq", "list", "--limit", "0"], 1, /--limit/],
-    ];
-    for (const [args, code, message] of cases) {
-      const result = await runCli(args, { dataDir });
+    type Case = [string[], number, RegExp];
+    const check = ([args, code, message]: Case, result: CliResult) => {
       expect(result.code, describeResult(result)).toBe(code);
       expect(result.stderr, describeResult(result)).toMatch(message);
       expect(result.stderr).not.toMatch(/Failed query|select |at .*\.ts:/);
-    }
+    };
+    // Caught before the database opens: all at once on the same data dir (a process that
+    // opened it would hold its lock, and another would fail with "in use by another process").
+    const early: Case[] = [
+      [["dlq", "retry"], 1, /give an entry id, or --all/],
+      [["dlq", "retry", "x", "--all"], 1, /not both/],
+      [["dlq", "discard", "0b4a4c7e-1d0c-4e0c-9a4a-1d0c4e0c9a4a"], 2, /--reason/],
+      [["dlq", "list", "--status", "bogus"], 1, /--status must be one of/],
+      [["dlq", "list", "--limit", "0"], 1, /--limit/],
+    ];
+    const results = await Promise.all(early.map(([args]) => runCli(args, { dataDir })));
+    early.forEach((c, i) => check(c, results[i] as CliResult));
+    // Checked by lib/recovery against the database's entries: one at a time.
+    const late: Case[] = [
+      [["dlq", "discard", "not-a-uuid", "--reason", "because"], 1, /must be a UUID/],
+      [["dlq", "discard", "0b4a4c7e-1d0c-4e0c-9a4a-1d0c4e0c9a4a", "--reason", "x"], 1, /reason/],
+    ];
+    for (const c of late) check(c, await runCli(c[0], { dataDir }));
   }, 120_000);
 });

@@ -1,9 +1,5 @@
 import type { Command } from "commander";
 import type { NotificationStatus } from "../../../db/schema";
-import { fireTest } from "../../alerts/fire-test";
-import { approveChannel, listNotifications } from "../../alerts/notify";
-import { alertsOverview } from "../../alerts/overview";
-import { recordAudit } from "../../auth/audit";
 import { ValidationError } from "../../errors";
 import type { CliContext } from "../context";
 import { table } from "../output";
@@ -32,6 +28,7 @@ export function registerAlertCommands(program: Command, ctx: CliContext): void {
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       const { db, config, breakers } = await ctx.getRuntime();
+      const { alertsOverview } = await import("../../alerts/overview");
       const view = await alertsOverview(db, config.monitoring, breakers);
       if (opts.json) return ctx.io.out(JSON.stringify(view, null, 2));
       ctx.io.out("Rules");
@@ -89,6 +86,7 @@ export function registerAlertCommands(program: Command, ctx: CliContext): void {
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         throw new ValidationError("--limit must be a whole number from 1 to 1000");
       const { db } = await ctx.getRuntime();
+      const { listNotifications } = await import("../../alerts/notify");
       const rows = await listNotifications(db, {
         status: opts.status as NotificationStatus | undefined,
         limit,
@@ -107,6 +105,10 @@ export function registerAlertCommands(program: Command, ctx: CliContext): void {
     )
     .action(async (channel: string) => {
       const { db, config } = await ctx.getRuntime();
+      const [{ approveChannel }, { recordAudit }] = await Promise.all([
+        import("../../alerts/notify"),
+        import("../../auth/audit"),
+      ]);
       const result = await approveChannel(db, config.monitoring, channel, ctx.actor());
       await recordAudit(db, {
         actor: ctx.actor(),
@@ -131,6 +133,10 @@ export function registerAlertCommands(program: Command, ctx: CliContext): void {
       if (!Number.isFinite(seconds) || seconds < 1 || seconds > 600)
         throw new ValidationError("--timeout must be 1-600 seconds");
       const runtime = await ctx.getRuntime();
+      const [{ fireTest }, { recordAudit }] = await Promise.all([
+        import("../../alerts/fire-test"),
+        import("../../auth/audit"),
+      ]);
       const report = await fireTest(
         {
           db: runtime.db,

@@ -1,17 +1,6 @@
 import type { Command } from "commander";
-import { recordAudit } from "../../auth/audit";
 import { ValidationError } from "../../errors";
-import { dispatchOutbox } from "../../outbox/outbox";
-import {
-  type CleanupPlan,
-  cleanupView,
-  decideAndNotify,
-  getCleanupRun,
-  listCleanupRuns,
-  planCleanup,
-} from "../../retention/cleanup";
-import { outboxSenderFor } from "../../runner/sender";
-import { requestWorkflow } from "../../workflows/request";
+import type { CleanupPlan } from "../../retention/cleanup";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -29,6 +18,7 @@ export function registerCleanupCommands(program: Command, ctx: CliContext): void
     .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
       const runtime = await ctx.getRuntime();
       if (opts.dryRun) {
+        const { planCleanup } = await import("../../retention/cleanup");
         const deps = await ctx.deps();
         const plan = await planCleanup(
           runtime.db,
@@ -39,6 +29,11 @@ export function registerCleanupCommands(program: Command, ctx: CliContext): void
         ctx.io.out(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
         return;
       }
+      const [{ requestWorkflow }, { dispatchOutbox }, { outboxSenderFor }] = await Promise.all([
+        import("../../workflows/request"),
+        import("../../outbox/outbox"),
+        import("../../runner/sender"),
+      ]);
       const event = await requestWorkflow(runtime.db, "cleanup", { requestedBy: ctx.actor() });
       const sent = await dispatchOutbox(
         runtime.db,
@@ -55,12 +50,13 @@ export function registerCleanupCommands(program: Command, ctx: CliContext): void
     .option("--limit <n>", "how many", "20")
     .option("--json", "print JSON")
     .action(async (opts: { limit: string; json?: boolean }) => {
-      const runtime = await ctx.getRuntime();
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 200)
         throw new ValidationError("--limit must be 1-200", [
           { path: "--limit", message: opts.limit },
         ]);
+      const runtime = await ctx.getRuntime();
+      const { cleanupView, listCleanupRuns } = await import("../../retention/cleanup");
       const runs = (await listCleanupRuns(runtime.db, limit)).map(cleanupView);
       if (opts.json) {
         ctx.io.out(JSON.stringify(runs, null, 2));
@@ -89,6 +85,7 @@ export function registerCleanupCommands(program: Command, ctx: CliContext): void
     .description("one cleanup run: what it would delete (its plan), its decision and counts")
     .action(async (runId: string) => {
       const runtime = await ctx.getRuntime();
+      const { cleanupView, getCleanupRun } = await import("../../retention/cleanup");
       const run = cleanupView(await getCleanupRun(runtime.db, runId));
       ctx.io.out(formatPlan(run.plan as unknown as CleanupPlan));
       ctx.io.out(JSON.stringify({ ...run, plan: undefined }, null, 2));
@@ -103,12 +100,19 @@ export function registerCleanupCommands(program: Command, ctx: CliContext): void
       .option("--dry-run", "print the plan and what would be decided; decide nothing")
       .action(async (runId: string, opts: { reason: string; dryRun?: boolean }) => {
         const runtime = await ctx.getRuntime();
+        const { cleanupView, decideAndNotify, getCleanupRun } = await import(
+          "../../retention/cleanup"
+        );
         const run = cleanupView(await getCleanupRun(runtime.db, runId));
         ctx.io.out(formatPlan(run.plan as unknown as CleanupPlan));
         if (opts.dryRun) {
           ctx.io.out(`would ${decision} run ${run.id} (${run.status}): ${opts.reason}`);
           return;
         }
+        const [{ outboxSenderFor }, { recordAudit }] = await Promise.all([
+          import("../../runner/sender"),
+          import("../../auth/audit"),
+        ]);
         const { run: decided, dispatched } = await decideAndNotify(
           runtime.db,
           runId,

@@ -1,7 +1,4 @@
-import path from "node:path";
 import type { Command } from "commander";
-import { openDatabase } from "../../../db/client";
-import { getConfig } from "../../config";
 import type { CliContext } from "../context";
 
 export function registerDbCommands(program: Command, ctx: CliContext): void {
@@ -9,10 +6,14 @@ export function registerDbCommands(program: Command, ctx: CliContext): void {
   db.command("migrate")
     .description("apply pending migrations to the configured database (PGlite, Neon or Postgres)")
     .action(async () => {
+      const [{ openDatabase }, { getConfig }] = await Promise.all([
+        import("../../../db/client"),
+        import("../../config"),
+      ]);
       const config = getConfig();
       const handle = await openDatabase(config.database, {
         migrate: false,
-        migrationsFolder: ctx.root ? path.join(ctx.root, "db", "migrations") : undefined,
+        migrationsFolder: ctx.migrationsFolder(),
       });
       try {
         await handle.migrate();

@@ -1,14 +1,10 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { getConfig } from "../../config";
 import { ValidationError } from "../../errors";
-import { loadGolden } from "../../eval/golden";
 import type { EvalReport } from "../../eval/run";
-import { runEvalSession } from "../../eval/session";
-import { createLogger } from "../../log/logger";
+import { parsePositiveInt } from "../args";
 import type { CliContext } from "../context";
 import { table } from "../output";
-import { parsePositiveInt } from "./sources";
 
 export function registerEvalCommand(program: Command, ctx: CliContext): void {
   program
@@ -27,6 +23,13 @@ export function registerEvalCommand(program: Command, ctx: CliContext): void {
       const k = parsePositiveInt("--k", opts.k) ?? 10;
       if (k > 100)
         throw new ValidationError("--k must be at most 100", [{ path: "--k", message: opts.k }]);
+      const [{ getConfig }, { loadGolden }, { runEvalSession }, { createLogger }] =
+        await Promise.all([
+          import("../../config"),
+          import("../../eval/golden"),
+          import("../../eval/session"),
+          import("../../log/logger"),
+        ]);
       const golden = await loadGolden(opts.golden);
       const config = getConfig();
       const root = ctx.root ?? process.cwd();

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { checkHealth } from "../../health/check";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -8,7 +7,9 @@ export function registerHealthCommand(program: Command, ctx: CliContext): void {
     .command("health")
     .description("readiness of every backend, as /api/health reports it")
     .action(async () => {
-      const report = await checkHealth(await ctx.getRuntime());
+      const runtime = await ctx.getRuntime();
+      const { checkHealth } = await import("../../health/check");
+      const report = await checkHealth(runtime);
       ctx.io.out(
         table(
           ["part", "status", "required", "backend", "latency", "detail"],

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../auth/api-keys";
-import { recordAudit } from "../../auth/audit";
-import { ROLES } from "../../auth/roles";
+import { ValidationError } from "../../errors";
+import { ROLES } from "../choices";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -15,7 +14,16 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .requiredOption("--name <name>", "who or what the key is for")
     .option("--role <role>", `one of ${ROLES.join(", ")}`, "admin")
     .action(async (opts: { name: string; role: string }) => {
+      // createApiKey checks the same; checked here too so that a bad role opens no database.
+      if (!ROLES.includes(opts.role as (typeof ROLES)[number]))
+        throw new ValidationError(`role must be one of ${ROLES.join(", ")}`, [
+          { path: "role", message: `got ${opts.role}` },
+        ]);
       const { db } = await ctx.getRuntime();
+      const [{ createApiKey }, { recordAudit }] = await Promise.all([
+        import("../../auth/api-keys"),
+        import("../../auth/audit"),
+      ]);
       const created = await createApiKey(db, {
         name: opts.name,
         role: opts.role,
@@ -39,6 +47,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .description("list keys (never their secrets)")
     .action(async () => {
       const { db } = await ctx.getRuntime();
+      const { listApiKeys } = await import("../../auth/api-keys");
       const rows = await listApiKeys(db);
       ctx.io.out(
         table(
@@ -59,6 +68,10 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .description("revoke a key at once")
     .action(async (idOrPrefix: string) => {
       const { db } = await ctx.getRuntime();
+      const [{ revokeApiKey }, { recordAudit }] = await Promise.all([
+        import("../../auth/api-keys"),
+        import("../../auth/audit"),
+      ]);
       const revoked = await revokeApiKey(db, idOrPrefix);
       await recordAudit(db, {
         actor: ctx.actor(),

@@ -1,15 +1,7 @@
 import type { Command } from "commander";
-import { DEAD_LETTER_STATUSES, type DeadLetterStatus } from "../../../db/schema";
+import type { DeadLetterStatus } from "../../../db/schema";
 import { ValidationError } from "../../errors";
-import {
-  discardDeadLetter,
-  dlqDepth,
-  listDeadLetters,
-  retryAllDeadLetters,
-  retryDeadLetter,
-} from "../../recovery/dlq";
-import { breakerStates, resetBreaker } from "../../recovery/operator";
-import { dispatchLocally, recoverLocally } from "../../workflows/recover-now";
+import { DEAD_LETTER_STATUSES } from "../choices";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -24,6 +16,7 @@ export function registerRecoveryCommands(program: Command, ctx: CliContext): voi
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       const runtime = await ctx.getRuntime();
+      const { breakerStates } = await import("../../recovery/operator");
       const states = await breakerStates(runtime.breakers);
       if (opts.json) ctx.io.out(JSON.stringify(states, null, 2));
       else
@@ -46,6 +39,7 @@ export function registerRecoveryCommands(program: Command, ctx: CliContext): voi
     .description("close a breaker (e.g. embedding:openai) once the dependency is back")
     .action(async (name: string) => {
       const runtime = await ctx.getRuntime();
+      const { resetBreaker } = await import("../../recovery/operator");
       const state = await resetBreaker(runtime.breakers, name);
       ctx.io.out(`${state.name}: ${state.state}`);
     });
@@ -70,6 +64,7 @@ export function registerRecoveryCommands(program: Command, ctx: CliContext): voi
           { path: "--limit", message: "1-1000" },
         ]);
       const runtime = await ctx.getRuntime();
+      const { dlqDepth, listDeadLetters } = await import("../../recovery/dlq");
       const entries = await listDeadLetters(runtime.db, {
         status: opts.status as DeadLetterStatus | "open",
         limit: Number(opts.limit),
@@ -122,6 +117,8 @@ export function registerRecoveryCommands(program: Command, ctx: CliContext): voi
         ]);
       const runtime = await ctx.getRuntime();
       const deps = await ctx.deps();
+      const [{ dlqDepth, retryAllDeadLetters, retryDeadLetter }, { dispatchLocally }] =
+        await Promise.all([import("../../recovery/dlq"), import("../../workflows/recover-now")]);
       const correlationId = `cli:dlq:${Date.now()}`;
       const released = id
         ? await retryDeadLetter(runtime.db, id, ctx.actor(), correlationId).then((r) => ({
@@ -142,6 +139,7 @@ export function registerRecoveryCommands(program: Command, ctx: CliContext): voi
     .requiredOption("--reason <text>", "why (3-500 characters)")
     .action(async (id: string, opts: { reason: string }) => {
       const runtime = await ctx.getRuntime();
+      const { discardDeadLetter } = await import("../../recovery/dlq");
       const entry = await discardDeadLetter(runtime.db, id, ctx.actor(), opts.reason);
       ctx.io.out(`${entry.id}: discarded`);
     });
@@ -150,6 +148,7 @@ export function registerRecoveryCommands(program: Command, ctx: CliContext): voi
     .description("run the error-recovery workflow now, in this process")
     .action(async () => {
       const deps = await ctx.deps();
+      const { recoverLocally } = await import("../../workflows/recover-now");
       const result = await recoverLocally(deps, { requestedBy: ctx.actor() });
       ctx.io.out(JSON.stringify(result));
     });

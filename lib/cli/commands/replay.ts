@@ -2,26 +2,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { ValidationError } from "../../errors";
-import { loadGolden } from "../../eval/golden";
-import {
-  encodeBundle,
-  exportBundle,
-  importBundle,
-  loadBundle,
-  storeBundle,
-} from "../../replay/bundle";
-import { runReplay } from "../../replay/runner";
-import {
-  buildScorecard,
-  getScorecard,
-  listScorecards,
-  renderMarkdown,
-  signOffScorecard,
-  storeScorecard,
-} from "../../replay/scorecard";
+import { parsePositiveInt } from "../args";
 import type { CliContext } from "../context";
 import { table } from "../output";
-import { parsePositiveInt } from "./sources";
 
 function parseDate(name: string, value: string): Date {
   const date = new Date(value);
@@ -84,6 +67,7 @@ export function registerReplayCommands(program: Command, ctx: CliContext): void 
           .map((r) => r.trim())
           .filter(Boolean);
         const runtime = await ctx.getRuntime();
+        const { encodeBundle, exportBundle, storeBundle } = await import("../../replay/bundle");
         const bundle = await exportBundle(runtime, {
           since,
           until,
@@ -118,6 +102,7 @@ export function registerReplayCommands(program: Command, ctx: CliContext): void 
         );
       }
       const runtime = await ctx.getRuntime();
+      const { importBundle } = await import("../../replay/bundle");
       const { key, bundle } = await importBundle(runtime.archive, bytes);
       ctx.io.err(
         `bundle ${bundle.id}: ${bundle.runs.length} run(s) from ${bundle.window.since} to ${bundle.window.until}`,
@@ -154,19 +139,26 @@ export function registerReplayCommands(program: Command, ctx: CliContext): void 
         json?: boolean;
         markdown?: string;
       }) => {
-        const runtime = await ctx.getRuntime();
-        const minPassRate =
-          parseFraction("--min-pass-rate", opts.minPassRate) ?? runtime.config.replay.minPassRate;
+        const passRate = parseFraction("--min-pass-rate", opts.minPassRate);
         const latency = parseFraction("--latency-tolerance", opts.latencyTolerance, 10);
         const floorMs = parseNonNegativeInt("--latency-floor-ms", opts.latencyFloorMs);
         const k = parsePositiveInt("--k", opts.k) ?? 10;
+        const runtime = await ctx.getRuntime();
+        const minPassRate = passRate ?? runtime.config.replay.minPassRate;
+        const [{ loadGolden }, { loadBundle }, { runReplay }, scorecards] = await Promise.all([
+          import("../../eval/golden"),
+          import("../../replay/bundle"),
+          import("../../replay/runner"),
+          import("../../replay/scorecard"),
+        ]);
+        const { buildScorecard, renderMarkdown, storeScorecard } = scorecards;
         const golden = opts.golden ? await loadGolden(opts.golden) : undefined;
         const { bundle, ref } = await loadBundle(opts.bundle, runtime.archive);
         const result = await runReplay(bundle, {
           config: runtime.config,
           tolerance: { latency, floorMs },
           golden: golden ? { set: golden, source: opts.goldenSource, k } : undefined,
-          migrationsFolder: ctx.root ? path.join(ctx.root, "db", "migrations") : undefined,
+          migrationsFolder: ctx.migrationsFolder(),
           onProgress: (message) => ctx.io.err(message),
         });
         const card = buildScorecard(result, {
@@ -191,10 +183,10 @@ export function registerReplayCommands(program: Command, ctx: CliContext): void 
     .option("--limit <n>", "how many", "20")
     .option("--json", "print JSON")
     .action(async (opts: { limit: string; json?: boolean }) => {
+      const limit = parsePositiveInt("--limit", opts.limit);
       const runtime = await ctx.getRuntime();
-      const reports = await listScorecards(runtime.db, {
-        limit: parsePositiveInt("--limit", opts.limit),
-      });
+      const { listScorecards } = await import("../../replay/scorecard");
+      const reports = await listScorecards(runtime.db, { limit });
       if (opts.json) {
         ctx.io.out(JSON.stringify(reports, null, 2));
         return;
@@ -223,6 +215,7 @@ export function registerReplayCommands(program: Command, ctx: CliContext): void 
     .option("--json", "print JSON")
     .action(async (id: string, opts: { json?: boolean }) => {
       const runtime = await ctx.getRuntime();
+      const { getScorecard } = await import("../../replay/scorecard");
       const { report, scorecard, markdown } = await getScorecard(runtime.db, id);
       ctx.io.out(opts.json ? JSON.stringify({ ...report, scorecard }, null, 2) : markdown);
     });
@@ -239,6 +232,7 @@ export function registerReplayCommands(program: Command, ctx: CliContext): void 
           { path: "--decision", message: opts.decision.slice(0, 40) },
         ]);
       const runtime = await ctx.getRuntime();
+      const { renderMarkdown, signOffScorecard } = await import("../../replay/scorecard");
       const card = await signOffScorecard(runtime.db, id, {
         by: opts.by,
         decision: opts.decision,

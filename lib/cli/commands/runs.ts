@@ -1,12 +1,11 @@
 import type { Command } from "commander";
-import { RUN_STATUSES, type RunStatus } from "../../../db/schema";
+import type { RunStatus } from "../../../db/schema";
 import { ValidationError } from "../../errors";
-import { followRun, type RunProgress } from "../../pipeline/progress";
-import { describeRun, getRun, listRuns } from "../../pipeline/runs";
-import { getSource } from "../../pipeline/source-records";
+import type { RunProgress } from "../../pipeline/progress";
+import { parsePositiveInt } from "../args";
+import { RUN_STATUSES } from "../choices";
 import type { CliContext } from "../context";
 import { formatDuration, table } from "../output";
-import { parsePositiveInt } from "./sources";
 
 export function registerRunCommands(program: Command, ctx: CliContext): void {
   program
@@ -22,13 +21,21 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         id: string | undefined,
         opts: { source?: string; status?: string; limit: string; json?: boolean; follow?: boolean },
       ) => {
+        if (opts.follow && !id)
+          throw new ValidationError("--follow needs a run id", [
+            { path: "id", message: "required" },
+          ]);
+        const listing = !opts.follow && !id;
+        if (listing && opts.status && !(RUN_STATUSES as readonly string[]).includes(opts.status))
+          throw new ValidationError(`--status must be one of ${RUN_STATUSES.join(", ")}`, [
+            { path: "--status", message: opts.status },
+          ]);
+        const limit = listing ? (parsePositiveInt("--limit", opts.limit) ?? 20) : 20;
         const runtime = await ctx.getRuntime();
         const { db } = runtime;
-        if (opts.follow) {
-          if (!id)
-            throw new ValidationError("--follow needs a run id", [
-              { path: "id", message: "required" },
-            ]);
+        const { describeRun, getRun, listRuns } = await import("../../pipeline/runs");
+        if (opts.follow && id) {
+          const { followRun } = await import("../../pipeline/progress");
           const run = await getRun(db, id);
           const stop = new AbortController();
           const onSigint = () => stop.abort();
@@ -56,15 +63,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
           ctx.io.out(JSON.stringify(view, null, 2));
           return;
         }
-        if (opts.status && !(RUN_STATUSES as readonly string[]).includes(opts.status))
-          throw new ValidationError(`--status must be one of ${RUN_STATUSES.join(", ")}`, [
-            { path: "--status", message: opts.status },
-          ]);
+        const { getSource } = await import("../../pipeline/source-records");
         const source = opts.source ? await getSource(db, opts.source) : undefined;
         const rows = await listRuns(db, {
           sourceId: source?.id,
           status: opts.status as RunStatus | undefined,
-          limit: parsePositiveInt("--limit", opts.limit) ?? 20,
+          limit,
         });
         const views = await Promise.all(
           rows.map(async (r) => ({ source: r.sourceName, view: await describeRun(db, r.run) })),

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { parseSearchMode, type SearchHit, searchChunks } from "../../index/search";
-import { getSource } from "../../pipeline/source-records";
+import type { SearchHit } from "../../index/search";
+import { parsePositiveInt } from "../args";
 import type { CliContext } from "../context";
-import { parsePositiveInt } from "./sources";
 
 export function registerSearchCommand(program: Command, ctx: CliContext): void {
   program
@@ -21,9 +20,14 @@ export function registerSearchCommand(program: Command, ctx: CliContext): void {
         query: string,
         opts: { k: string; source?: string; mode?: string; explain?: boolean; json?: boolean },
       ) => {
+        const { parseSearchMode, searchChunks, validateSearch } = await import(
+          "../../index/search"
+        );
         const mode = parseSearchMode(opts.mode);
         const k = parsePositiveInt("--k", opts.k) ?? 5;
+        validateSearch(query, k); // before the database opens (searchChunks checks it again)
         const runtime = await ctx.getRuntime();
+        const { getSource } = await import("../../pipeline/source-records");
         const source = opts.source ? await getSource(runtime.db, opts.source) : undefined;
         const hits = await searchChunks(runtime.db, runtime.embedder, {
           query,

@@ -1,7 +1,4 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { processEnv, readEnvFile } from "../../config";
-import { runSmoke, smokeBaseUrl } from "../../ops/smoke";
-import { workflows } from "../../workflows";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -24,7 +21,8 @@ function seconds(value: string): number {
 }
 
 /** Inngest registers one function per workflow and one more per onFailure handler. */
-export function expectedInngestFunctions(): number {
+export async function expectedInngestFunctions(): Promise<number> {
+  const { workflows } = await import("../../workflows");
   return workflows.length + workflows.filter((w) => w.onFailure).length;
 }
 
@@ -52,6 +50,10 @@ export function registerSmokeCommand(program: Command, ctx: CliContext): void {
     .option("--timeout <seconds>", "per request", seconds, 10)
     .option("--json", "print the report as JSON")
     .action(async (flags: SmokeFlags) => {
+      const [{ processEnv, readEnvFile }, { runSmoke, smokeBaseUrl }] = await Promise.all([
+        import("../../config"),
+        import("../../ops/smoke"),
+      ]);
       const url = smokeBaseUrl(flags.url);
       const env = flags.envFile ? readEnvFile(flags.envFile) : processEnv();
       const pick = (value: string | undefined) =>
@@ -61,7 +63,7 @@ export function registerSmokeCommand(program: Command, ctx: CliContext): void {
         key: flags.key,
         webhookSecret: pick(flags.webhookSecret) ?? pick(env.GITHUB_WEBHOOK_SECRET),
         inngestSigningKey: pick(flags.signingKey) ?? pick(env.INNGEST_SIGNING_KEY),
-        expectedFunctions: expectedInngestFunctions(),
+        expectedFunctions: await expectedInngestFunctions(),
         query: flags.query,
         timeoutMs: flags.timeout * 1000,
       });

@@ -1,33 +1,16 @@
 import type { Command } from "commander";
-import { recordAudit } from "../../auth/audit";
 import { ValidationError } from "../../errors";
-import { readerForLocation } from "../../pipeline/deps";
-import {
-  addSource,
-  checkMaxFileBytes,
-  listSources,
-  MAX_FILE_BYTES_RANGE,
-  parseNewSource,
-  removeSource,
-} from "../../pipeline/source-records";
-import { redactLocation } from "../../security/redact";
+import { collect, parsePositiveInt } from "../args";
 import type { CliContext } from "../context";
 import { shortSha, table } from "../output";
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-export function parsePositiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new ValidationError(`${name} must be a positive whole number`, [
-      { path: name, message: value },
-    ]);
-  return Number(value);
-}
+// Re-exported for the commands that imported it from here.
+export { parsePositiveInt };
 
 /** --max-file-bytes: a whole number in MAX_FILE_BYTES_RANGE, named in the error otherwise. */
-function parseMaxFileBytes(value: string | undefined): number | undefined {
+async function parseMaxFileBytes(value: string | undefined): Promise<number | undefined> {
   if (value === undefined) return undefined;
+  const { checkMaxFileBytes, MAX_FILE_BYTES_RANGE } = await import("../../pipeline/source-records");
   const { min, max } = MAX_FILE_BYTES_RANGE;
   if (!/^\d+$/.test(value.trim()))
     throw new ValidationError(`--max-file-bytes must be a whole number from ${min} to ${max}`, [
@@ -61,6 +44,10 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
           verify: boolean;
         },
       ) => {
+        const [{ addSource, parseNewSource }, { redactLocation }] = await Promise.all([
+          import("../../pipeline/source-records"),
+          import("../../security/redact"),
+        ]);
         // The same normalisation as the admin API (one function), with the CLI's own flag names.
         const parsed = parseNewSource({
           location,
@@ -68,10 +55,11 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
           branch: opts.branch,
           include: opts.include,
           exclude: opts.exclude,
-          maxFileBytes: parseMaxFileBytes(opts.maxFileBytes),
+          maxFileBytes: await parseMaxFileBytes(opts.maxFileBytes),
         });
         const { db } = await ctx.getRuntime();
         if (opts.verify) {
+          const { readerForLocation } = await import("../../pipeline/deps");
           const head = await readerForLocation(await ctx.deps(), parsed).resolveHead();
           if (head.state === "branch-missing")
             throw new ValidationError(
@@ -80,6 +68,7 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
             );
         }
         const source = await addSource(db, parsed);
+        const { recordAudit } = await import("../../auth/audit");
         await recordAudit(db, {
           actor: ctx.actor(),
           action: "source.add",
@@ -97,6 +86,10 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
     .description("list sources with their cursor and document count")
     .action(async () => {
       const { db } = await ctx.getRuntime();
+      const [{ listSources }, { redactLocation }] = await Promise.all([
+        import("../../pipeline/source-records"),
+        import("../../security/redact"),
+      ]);
       const rows = await listSources(db);
       if (rows.length === 0) {
         ctx.io.out("no sources yet: `ballast sources add <path|url>` or `ballast sync <path|url>`");
@@ -137,6 +130,10 @@ export function registerSourceCommands(program: Command, ctx: CliContext): void 
           { path: "--yes", message: "required" },
         ]);
       const { db } = await ctx.getRuntime();
+      const [{ removeSource }, { recordAudit }] = await Promise.all([
+        import("../../pipeline/source-records"),
+        import("../../auth/audit"),
+      ]);
       const removed = await removeSource(db, name);
       await recordAudit(db, {
         actor: ctx.actor(),

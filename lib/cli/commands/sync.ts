@@ -1,20 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { SingleBar } from "cli-progress";
+import type { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import type { Database } from "../../../db/client";
 import { ConflictError } from "../../errors";
-import { type PipelineDeps, readerForLocation } from "../../pipeline/deps";
-import { describeRun } from "../../pipeline/runs";
-import {
-  addSource,
-  defaultSourceName,
-  findSource,
-  findSourceByLocation,
-  parseNewSource,
-  type SourceRecord,
-} from "../../pipeline/source-records";
-import { redactLocation } from "../../security/redact";
-import { type SyncProgress, syncSourceLocally } from "../../workflows/sync-now";
+import type { PipelineDeps } from "../../pipeline/deps";
+import type { SourceRecord } from "../../pipeline/source-records";
+import type { SyncProgress } from "../../workflows/sync-now";
 import type { CliContext } from "../context";
 import { formatDuration, keyValueTable, shortSha } from "../output";
 
@@ -41,6 +32,13 @@ export function registerSyncCommand(program: Command, ctx: CliContext): void {
       process.on("SIGINT", onSigint);
       const runtime = await ctx.getRuntime();
       const deps = await ctx.deps();
+      const [{ describeRun }, { redactLocation }, { syncSourceLocally }, cliProgress] =
+        await Promise.all([
+          import("../../pipeline/runs"),
+          import("../../security/redact"),
+          import("../../workflows/sync-now"),
+          ctx.io.interactive ? import("cli-progress") : undefined,
+        ]);
       const source = await resolveTarget(runtime.db, deps, target).catch((error: unknown) => {
         process.off("SIGINT", onSigint);
         throw error;
@@ -49,7 +47,7 @@ export function registerSyncCommand(program: Command, ctx: CliContext): void {
         `syncing "${source.name}" (${source.kind} ${redactLocation(source.location)}${source.branch ? `@${source.branch}` : ""})${opts.full ? ", full" : ""}`,
       );
       syncing = true;
-      const reporter = progressReporter(ctx);
+      const reporter = progressReporter(ctx, cliProgress?.SingleBar);
       try {
         const run = await syncSourceLocally(deps, {
           sourceId: source.id,
@@ -111,6 +109,10 @@ async function resolveTarget(
   deps: PipelineDeps,
   target: string,
 ): Promise<SourceRecord> {
+  const [
+    { readerForLocation },
+    { addSource, defaultSourceName, findSource, findSourceByLocation, parseNewSource },
+  ] = await Promise.all([import("../../pipeline/deps"), import("../../pipeline/source-records")]);
   const named = await findSource(db, target);
   if (named) return named;
   const location = parseNewSource({ location: target });
@@ -131,8 +133,11 @@ async function resolveTarget(
   );
 }
 
-/** A live bar on a terminal (documents, chunks, rate, ETA); a line per 10% otherwise. */
-function progressReporter(ctx: CliContext) {
+/**
+ * A live bar on a terminal (documents, chunks, rate, ETA); a line per 10% otherwise. `Bar` is
+ * cli-progress's SingleBar, loaded only for an interactive terminal.
+ */
+function progressReporter(ctx: CliContext, Bar: typeof SingleBar | undefined) {
   let bar: SingleBar | undefined;
   let lastDecile = -1;
   const started = Date.now();
@@ -150,9 +155,9 @@ function progressReporter(ctx: CliContext) {
       }
       const rate = p.documentsDone / Math.max(0.001, (Date.now() - started) / 1000);
       const payload = { chunks: p.chunksEmbedded, rate: rate.toFixed(0), failed: p.failed };
-      if (ctx.io.interactive) {
+      if (ctx.io.interactive && Bar) {
         if (!bar) {
-          bar = new SingleBar({
+          bar = new Bar({
             format:
               "{bar} {percentage}% | {value}/{total} documents | {chunks} chunks embedded | {rate} docs/s | {failed} failed | ETA {eta_formatted}",
             stream: process.stderr,

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../errors";
-import { getRun } from "../../pipeline/runs";
-import { dayBounds, restoreDay } from "../../retention/archive";
-import { DATASETS, TRACE_DATASET } from "../../retention/datasets";
-import { queryTraces, runTimeline, type TraceView } from "../../traces/query";
+import type { TraceView } from "../../traces/query";
+import { ARCHIVE_DATASETS } from "../choices";
 import type { CliContext } from "../context";
 import { formatDuration, table } from "../output";
 
@@ -44,9 +42,13 @@ export function registerTraceCommands(program: Command, ctx: CliContext): Comman
     .option("--cursor <cursor>", "the next page (printed after a full page)")
     .option("--json", "print JSON")
     .action(async (run: string | undefined, opts: ListOptions) => {
+      const from = run ? undefined : normaliseTime("--from", opts.from);
+      const to = run ? undefined : normaliseTime("--to", opts.to);
       const runtime = await ctx.getRuntime();
       const { db } = runtime;
+      const { queryTraces, runTimeline } = await import("../../traces/query");
       if (run) {
+        const { getRun } = await import("../../pipeline/runs");
         const runId = UUID.test(run) ? run.toLowerCase() : (await getRun(db, run)).id;
         const spans = await runTimeline(db, runId);
         if (opts.json) {
@@ -67,8 +69,8 @@ export function registerTraceCommands(program: Command, ctx: CliContext): Comman
         status: opts.status,
         correlation: opts.correlation,
         kind: opts.kind,
-        from: normaliseTime("--from", opts.from),
-        to: normaliseTime("--to", opts.to),
+        from,
+        to,
         limit: opts.limit,
         cursor: opts.cursor,
       });
@@ -112,17 +114,19 @@ export function registerTraceCommands(program: Command, ctx: CliContext): Comman
     .requiredOption("--day <YYYY-MM-DD>", "the UTC day")
     .option(
       "--dataset <name>",
-      `what to restore: ${DATASETS.map((d) => d.prefix).join(", ")} (dlq: dead-letter entries with their attempts)`,
+      `what to restore: ${ARCHIVE_DATASETS.join(", ")} (dlq: dead-letter entries with their attempts)`,
       "traces",
     )
     .option("--dry-run", "verify the day's archives and count their rows; insert nothing")
     .action(async (opts: { day: string; dataset: string; dryRun?: boolean }) => {
+      const { DATASETS, TRACE_DATASET } = await import("../../retention/datasets");
       const dataset = DATASETS.find((d) => d.prefix === opts.dataset);
       if (!dataset)
         throw new ValidationError(
           `--dataset must be one of ${DATASETS.map((d) => d.prefix).join(", ")}`,
           [{ path: "dataset", message: "unknown dataset" }],
         );
+      const { dayBounds, restoreDay } = await import("../../retention/archive");
       dayBounds(opts.day);
       const runtime = await ctx.getRuntime();
       const result = await restoreDay(runtime.db, runtime.archive, dataset, opts.day, {

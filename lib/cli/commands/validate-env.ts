@@ -1,19 +1,7 @@
 import type { Command } from "commander";
-import { openDatabase } from "../../../db/client";
-import { createArchiveStore } from "../../archive";
-import {
-  type Config,
-  MODES,
-  type Mode,
-  parseConfig,
-  processEnv,
-  readEnvFile,
-  summaryLines,
-} from "../../config";
+import type { Config, Mode } from "../../config";
 import { errorMessage, ValidationError } from "../../errors";
-import { createScrubber } from "../../log/scrub";
-import { eventApiTarget } from "../../outbox/event-api";
-import { createRedisStore } from "../../redis";
+import { MODES } from "../choices";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -43,6 +31,7 @@ export function registerValidateEnvCommand(program: Command, ctx: CliContext): v
         throw new ValidationError(`--mode must be one of ${MODES.join(", ")}`, [
           { path: "--mode", message: opts.mode },
         ]);
+      const { parseConfig, processEnv, readEnvFile, summaryLines } = await import("../../config");
       const env = opts.envFile ? readEnvFile(opts.envFile) : processEnv();
       const result = parseConfig(env, { mode: opts.mode as Mode | undefined });
       if (!result.ok) {
@@ -92,6 +81,16 @@ async function httpProbe(
 async function checkConnections(config: Config, ctx: CliContext): Promise<number> {
   const strict = config.mode === "production" || config.mode === "staging";
   const inngestOff = !strict && !config.inngest.dev && !config.inngest.signingKey;
+  // Loaded before the checks start, so no check's time limit pays for an import.
+  const [{ openDatabase }, { createArchiveStore }, { createScrubber }, { eventApiTarget }, redis] =
+    await Promise.all([
+      import("../../../db/client"),
+      import("../../archive"),
+      import("../../log/scrub"),
+      import("../../outbox/event-api"),
+      import("../../redis"),
+    ]);
+  const { createRedisStore } = redis;
   const checks: Check[] = [
     {
       part: `database (${config.database.driver})`,

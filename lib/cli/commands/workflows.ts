@@ -1,13 +1,5 @@
 import type { Command } from "commander";
-import { Cron } from "croner";
 import { ValidationError } from "../../errors";
-import { dispatchOutbox } from "../../outbox/outbox";
-import { chooseRunner } from "../../runner";
-import { jobStats } from "../../runner/jobs";
-import { outboxSenderFor } from "../../runner/sender";
-import { workflows } from "../../workflows";
-import { cronOf, triggerEvents } from "../../workflows/define";
-import { requestWorkflow } from "../../workflows/request";
 import type { CliContext } from "../context";
 import { table } from "../output";
 
@@ -22,6 +14,14 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     )
     .action(async () => {
       const runtime = await ctx.getRuntime();
+      const [{ Cron }, { chooseRunner }, { jobStats }, { workflows }, { cronOf, triggerEvents }] =
+        await Promise.all([
+          import("croner"),
+          import("../../runner"),
+          import("../../runner/jobs"),
+          import("../../workflows"),
+          import("../../workflows/define"),
+        ]);
       const choice = await chooseRunner(runtime.config);
       ctx.io.out(
         table(
@@ -49,12 +49,17 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
     .description("run a scheduled workflow now (as its cron would), for --at or now")
     .option("--at <time>", "the tick to act for (ISO 8601, e.g. 2026-12-02T12:00:00Z)")
     .action(async (workflowId: string, opts: { at?: string }) => {
-      const runtime = await ctx.getRuntime();
       const at = opts.at === undefined ? undefined : new Date(opts.at);
       if (at && (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(opts.at ?? "")))
         throw new ValidationError(`--at must be an ISO 8601 time, got ${opts.at}`, [
           { path: "--at", message: "ISO 8601" },
         ]);
+      const runtime = await ctx.getRuntime();
+      const [{ requestWorkflow }, { dispatchOutbox }, { outboxSenderFor }] = await Promise.all([
+        import("../../workflows/request"),
+        import("../../outbox/outbox"),
+        import("../../runner/sender"),
+      ]);
       const event = await requestWorkflow(runtime.db, workflowId, { at, requestedBy: ctx.actor() });
       const sent = await dispatchOutbox(
         runtime.db,
