@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { sql } from "drizzle-orm";
+import { entityKind, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Config } from "../lib/config";
 import { elapsedMs } from "../lib/timing";
@@ -169,4 +169,44 @@ function describeUrl(url: string | undefined): string {
 export function rowsOf<T>(result: unknown): T[] {
   if (Array.isArray(result)) return result as T[];
   return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/**
+ * The embedded database's bulk-load door: `COPY … FROM '/dev/blob'`, which PGlite feeds from a
+ * Blob in the same call. Only an in-process PGlite has it (over a socket, node-postgres or
+ * Neon, COPY FROM STDIN needs a stream protocol that drizzle does not expose); undefined for
+ * every other driver, whose callers use ordinary statements instead.
+ */
+export interface BlobCopy {
+  /** True inside a transaction (a savepoint can be taken). */
+  readonly inTransaction: boolean;
+  /** Runs `statement` (a `COPY … FROM '/dev/blob'`) with `data` as the file. */
+  copyFrom(statement: string, data: Uint8Array<ArrayBuffer>): Promise<void>;
+  /** A statement without parameters or result (SAVEPOINT, RELEASE, ROLLBACK TO). */
+  exec(statement: string): Promise<void>;
+}
+
+interface PgliteLike {
+  query(sql: string, params?: unknown[], options?: { blob?: Blob }): Promise<unknown>;
+  transaction?: unknown;
+}
+
+export function blobCopy(db: Database): BlobCopy | undefined {
+  const session = (db as unknown as { session?: { client?: unknown } }).session;
+  const kind = (session?.constructor as unknown as Record<symbol, unknown> | undefined)?.[
+    entityKind
+  ];
+  if (kind !== "PgliteSession") return undefined;
+  const client = session?.client as PgliteLike | undefined;
+  if (!client || typeof client.query !== "function") return undefined;
+  return {
+    // The PGlite instance has transaction(); a transaction object (drizzle's tx) has not.
+    inTransaction: typeof client.transaction !== "function",
+    async copyFrom(statement, data) {
+      await client.query(statement, [], { blob: new Blob([data]) });
+    },
+    async exec(statement) {
+      await client.query(statement);
+    },
+  };
 }

@@ -224,6 +224,8 @@ export interface ChunkLexemes {
   tsvector: string;
   /** Distinct lexemes (for document frequencies). */
   lexemes: string[];
+  /** The weight label of each lexeme, in the order of `lexemes` (A B C D; D for path and heading terms). */
+  weights: string;
   /** Body terms counted (BM25's document length). */
   length: number;
 }
@@ -242,19 +244,24 @@ export function chunkLexemes(
   });
   const entries: string[] = [];
   const lexemes: string[] = [];
+  let weights = "";
   for (const [term, tf] of counts) {
-    entries.push(`${quote(term)}:1${saturationLabel(tf, length)}`);
+    const label = saturationLabel(tf, length);
+    entries.push(`${quote(term)}:1${label}`);
     lexemes.push(term);
+    weights += label;
   }
   for (const term of cachedPathTerms(path)) {
     entries.push(`${quote(PATH_PREFIX + term)}:1`);
     lexemes.push(PATH_PREFIX + term);
+    weights += "D";
   }
   for (const term of headingTerms(heading)) {
     entries.push(`${quote(HEADING_PREFIX + term)}:1`);
     lexemes.push(HEADING_PREFIX + term);
+    weights += "D";
   }
-  return { tsvector: entries.join(" "), lexemes, length };
+  return { tsvector: entries.join(" "), lexemes, weights, length };
 }
 
 // The chunks of one file arrive together: their path's terms are computed once.

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { type Database, rowsOf } from "../../db/client";
+import { type BlobCopy, blobCopy, type Database, rowsOf } from "../../db/client";
+import { BinaryCopyWriter } from "./copy-binary";
 
 /**
  * Set-based writes to the index. Every statement handles a whole batch at once (arrays
@@ -35,12 +36,17 @@ export interface ChunkRow {
   tokenCount: number;
   embeddingSpace: string;
   dims: number;
-  /** pgvector text form: `[0.1,0.2,…]`. */
-  embedding: string;
+  /** The vector: its values, or pgvector's text form `[0.1,0.2,…]` (a vector read back). */
+  embedding: ArrayLike<number> | string;
   /** tsvector literal (lib/index/lexical.ts). */
   lexemes: string;
   /** Its distinct lexemes, for the document frequencies. */
   lexemeList: string[];
+  /**
+   * The weight label of each lexeme of `lexemeList` (chunkLexemes' `weights`). With it, the
+   * embedded database loads the rows through binary COPY (see insertChunks).
+   */
+  lexemeWeights?: string;
 }
 
 export interface ExistingChunk {
@@ -54,6 +60,20 @@ export interface ExistingChunk {
 
 /** One array-valued parameter (drizzle would otherwise expand an array into a list). */
 const p = (values: unknown[]) => sql.param(values);
+
+/** pgvector text → its values. */
+export function parseVectorLiteral(text: string): number[] {
+  const inner = text.trim();
+  if (!inner.startsWith("[") || !inner.endsWith("]")) throw new RangeError("not a vector literal");
+  return inner
+    .slice(1, -1)
+    .split(",")
+    .map((v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new RangeError("not a vector literal");
+      return n;
+    });
+}
 
 /** Float vector → pgvector text, rounded to 6 decimals (ample for cosine ranking, ~40% less to parse). */
 export function vectorLiteral(vector: ArrayLike<number>): string {
@@ -159,39 +179,110 @@ export async function upsertDocuments(
 /** Chunks per insert statement: a batch's chunks (about 5 per document) in one or two. */
 const INSERT_SLICE = 2000;
 
+/** The columns a chunk row is written with, in the order of both insert paths. */
+const CHUNK_COLUMNS =
+  "id, document_id, source_id, path, ordinal, start_line, end_line, kind, heading, content, content_hash, token_count, embedding_space, dims, embedding, lexemes";
+
 /**
  * Inserts chunks (a chunk id already stored is left as it is) and adds the inserted chunks'
  * lexemes to their source's document frequencies.
+ *
+ * Two paths, one result. On the embedded database in this process (PGlite), rows that carry
+ * their lexeme weights go in through binary COPY: no vector or tsvector printed as text in JS
+ * and parsed again in Postgres, which was most of a batch's write time (lib/index/copy-binary.ts).
+ * The COPY runs under a savepoint; if a chunk id is already stored (COPY cannot skip
+ * conflicts), it is rolled back and those rows take the other path. Everywhere else (Neon,
+ * node-postgres, PGlite over its socket) one `insert … select from unnest(arrays)` per slice.
  */
 export async function insertChunks(
   db: Database,
   rows: ChunkRow[],
   options: { deferStats?: boolean } = {},
 ): Promise<void> {
+  if (rows.length === 0) return;
+  const copy = blobCopy(db);
+  const binary = copy !== undefined && rows.every((r) => r.lexemeWeights !== undefined);
+  // The savepoint needs a transaction: one is opened when the caller gave none.
+  if (binary && !copy.inTransaction)
+    return db.transaction((tx) => insertChunks(tx as unknown as Database, rows, options));
   const inserted: ChunkRow[] = [];
   for (let offset = 0; offset < rows.length; offset += INSERT_SLICE) {
     const slice = rows.slice(offset, offset + INSERT_SLICE);
-    const col = <K extends keyof ChunkRow>(key: K) => slice.map((r) => r[key]);
-    const ids = rowsOf<{ id: string }>(
-      await db.execute(sql`
-      insert into chunks (id, document_id, source_id, path, ordinal, start_line, end_line, kind, heading, content, content_hash, token_count, embedding_space, dims, embedding, lexemes)
+    if (binary && copy && (await copyChunks(copy, slice))) inserted.push(...slice);
+    else inserted.push(...(await insertChunkSlice(db, slice)));
+  }
+  await addTermStats(db, inserted, options.deferStats);
+}
+
+/** One `insert … select from unnest(…) on conflict do nothing`; returns the rows inserted. */
+async function insertChunkSlice(db: Database, slice: ChunkRow[]): Promise<ChunkRow[]> {
+  const col = <K extends keyof ChunkRow>(key: K) => slice.map((r) => r[key]);
+  const embeddings = slice.map((r) =>
+    typeof r.embedding === "string" ? r.embedding : vectorLiteral(r.embedding),
+  );
+  const ids = rowsOf<{ id: string }>(
+    await db.execute(sql`
+      insert into chunks (${sql.raw(CHUNK_COLUMNS)})
       select t.id, t.document_id, t.source_id, t.path, t.ordinal, t.start_line, t.end_line, t.kind, t.heading, t.content, t.content_hash,
              t.token_count, t.embedding_space, t.dims, t.embedding::vector, t.lexemes::tsvector
       from unnest(${p(col("id"))}::text[], ${p(col("documentId"))}::uuid[], ${p(col("sourceId"))}::uuid[], ${p(col("path"))}::text[],
                   ${p(col("ordinal"))}::int[], ${p(col("startLine"))}::int[], ${p(col("endLine"))}::int[], ${p(col("kind"))}::text[],
                   ${p(col("heading"))}::text[], ${p(col("content"))}::text[], ${p(col("contentHash"))}::text[], ${p(col("tokenCount"))}::int[],
-                  ${p(col("embeddingSpace"))}::text[], ${p(col("dims"))}::int[], ${p(col("embedding"))}::text[], ${p(col("lexemes"))}::text[])
+                  ${p(col("embeddingSpace"))}::text[], ${p(col("dims"))}::int[], ${p(embeddings)}::text[], ${p(col("lexemes"))}::text[])
         as t(id, document_id, source_id, path, ordinal, start_line, end_line, kind, heading, content, content_hash, token_count, embedding_space, dims, embedding, lexemes)
       on conflict (id) do nothing
       returning id`),
-    );
-    if (ids.length === slice.length) inserted.push(...slice);
-    else {
-      const kept = new Set(ids.map((r) => r.id));
-      inserted.push(...slice.filter((r) => kept.has(r.id)));
-    }
+  );
+  if (ids.length === slice.length) return slice;
+  const kept = new Set(ids.map((r) => r.id));
+  return slice.filter((r) => kept.has(r.id));
+}
+
+const SAVEPOINT = "ballast_copy_chunks";
+
+/**
+ * The slice through binary COPY under a savepoint. True when every row went in; false when a
+ * chunk id was already stored (nothing of the slice written: the caller inserts it the other
+ * way). Any other error is thrown as the insert would have thrown it.
+ */
+async function copyChunks(copy: BlobCopy, slice: ChunkRow[]): Promise<boolean> {
+  const writer = new BinaryCopyWriter(slice.length * 4096);
+  for (const r of slice) {
+    const vector = typeof r.embedding === "string" ? parseVectorLiteral(r.embedding) : r.embedding;
+    writer
+      .row(16)
+      .text(r.id)
+      .uuid(r.documentId)
+      .uuid(r.sourceId)
+      .text(r.path)
+      .int4(r.ordinal)
+      .int4(r.startLine)
+      .int4(r.endLine)
+      .text(r.kind)
+      .text(r.heading)
+      .text(r.content)
+      .text(r.contentHash)
+      .int4(r.tokenCount)
+      .text(r.embeddingSpace)
+      .int4(r.dims)
+      .vector(vector)
+      .tsvector(r.lexemeList, r.lexemeWeights ?? "");
   }
-  await addTermStats(db, inserted, options.deferStats);
+  const data = writer.finish();
+  await copy.exec(`savepoint ${SAVEPOINT}`);
+  try {
+    await copy.copyFrom(
+      `copy chunks (${CHUNK_COLUMNS}) from '/dev/blob' with (format binary)`,
+      data,
+    );
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "23505") throw error;
+    await copy.exec(`rollback to savepoint ${SAVEPOINT}`);
+    await copy.exec(`release savepoint ${SAVEPOINT}`);
+    return false;
+  }
+  await copy.exec(`release savepoint ${SAVEPOINT}`);
+  return true;
 }
 
 /**

@@ -19,7 +19,6 @@ import {
   updateBlobShas,
   updateChunkPositions,
   upsertDocuments,
-  vectorLiteral,
 } from "../index/write";
 import { type BatchDocument, recordBatch, short } from "../ledger/pipeline";
 import { classifyError, isRetryableError as isRetryable } from "../resilience/retry";
@@ -102,7 +101,8 @@ interface Prepared {
 
 /** Vectors for every new chunk, by content hash, and what producing them cost. */
 interface Vectors {
-  byHash: Map<string, string>;
+  /** Embedded now (values), or reused from the index (pgvector text). */
+  byHash: Map<string, Float32Array | string>;
   embeddedHashes: Set<string>;
   tokensByHash: Map<string, number>;
   /** Provider-reported tokens ÷ our count, to bill documents what the provider billed. */
@@ -379,7 +379,7 @@ async function vectorsForNewChunks(
     ).values(),
   ];
   const vectors: Vectors = {
-    byHash: new Map(reusable),
+    byHash: new Map<string, Float32Array | string>(reusable),
     embeddedHashes: new Set(),
     tokensByHash,
     tokenScale: 1,
@@ -403,7 +403,7 @@ async function vectorsForNewChunks(
           502,
           true,
         );
-      vectors.byHash.set(chunk.contentHash, vectorLiteral(vector));
+      vectors.byHash.set(chunk.contentHash, vector);
       vectors.embeddedHashes.add(chunk.contentHash);
     });
     const counted = toEmbed.reduce((sum, c) => sum + (tokensByHash.get(c.contentHash) ?? 0), 0);
@@ -525,6 +525,7 @@ function assembleWrites(
         embedding,
         lexemes: lexical.tsvector,
         lexemeList: lexical.lexemes,
+        lexemeWeights: lexical.weights,
       });
     }
     const billedTokens = Math.round(tokens * vectors.tokenScale);

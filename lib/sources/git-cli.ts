@@ -143,129 +143,240 @@ function catFileBatchUntraced(
   gitDir: string,
   shas: readonly string[],
 ): Promise<Map<string, Buffer | null>> {
-  const result = new Map<string, Buffer | null>();
-  if (shas.length === 0) return Promise.resolve(result);
-  return new Promise((resolve, reject) => {
-    const args = [
-      "-c",
-      "core.quotepath=off",
-      "--git-dir",
-      gitDir,
-      "cat-file",
-      "--batch",
-      "--buffer",
-    ];
-    const child = spawn("git", args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
-    const stderrChunks: Buffer[] = [];
-    let failed = false;
-    const fail = (error: Error) => {
-      if (failed) return;
-      failed = true;
-      child.kill();
-      reject(error);
-    };
+  if (shas.length === 0) return Promise.resolve(new Map());
+  let session = catFileSessions.get(gitDir);
+  if (!session || session.closed) {
+    session = new CatFileSession(gitDir);
+    catFileSessions.set(gitDir, session);
+  }
+  return session.read(shas);
+}
 
-    // Response parser state.
-    let next = 0; // index into shas of the response being parsed
-    let pending: Buffer | null = null; // unparsed bytes (a partial header)
-    let body: Buffer | null = null; // the blob being filled
-    let bodyFilled = 0;
-    let bodyIsBlob = false;
-    let skipNewline = false; // the "\n" after a body may arrive in the next chunk
+/** How long an idle `git cat-file --batch` process waits for the next batch before it ends. */
+export const CAT_FILE_IDLE_MS = 3_000;
 
-    const finishBody = () => {
-      const sha = shas[next] as string;
-      result.set(sha, bodyIsBlob ? (body as Buffer) : null);
-      body = null;
-      bodyFilled = 0;
-      skipNewline = true;
-      next += 1;
-    };
+/** One live cat-file process per repository, while batches keep coming. */
+const catFileSessions = new Map<string, CatFileSession>();
 
-    const onData = (chunk: Buffer) => {
-      const data = pending ? Buffer.concat([pending, chunk]) : chunk;
-      pending = null;
-      let pos = 0;
-      while (pos < data.length) {
-        if (skipNewline) {
-          if (data[pos] !== 0x0a) return fail(new Error("git cat-file: malformed output"));
-          skipNewline = false;
-          pos += 1;
-          continue;
-        }
-        if (body) {
-          const take = Math.min(body.length - bodyFilled, data.length - pos);
-          data.copy(body, bodyFilled, pos, pos + take);
-          bodyFilled += take;
-          pos += take;
-          if (bodyFilled === body.length) finishBody();
-          continue;
-        }
-        const eol = data.indexOf(0x0a, pos);
-        if (eol === -1) {
-          pending = data.subarray(pos);
-          return;
-        }
-        const header = data.toString("utf8", pos, eol);
-        pos = eol + 1;
-        const expected = shas[next];
-        if (expected === undefined)
-          return fail(new Error("git cat-file: more responses than requests"));
-        const parts = header.split(" ");
-        if (parts[1] === "missing" || parts[1] === "ambiguous") {
-          result.set(expected, null);
-          next += 1;
-          continue;
-        }
-        const size = Number(parts[2]);
-        if (parts.length !== 3 || parts[0] !== expected || !Number.isSafeInteger(size)) {
-          return fail(new Error(`git cat-file: unexpected header ${JSON.stringify(header)}`));
-        }
-        bodyIsBlob = parts[1] === "blob";
-        body = Buffer.allocUnsafe(size);
-        bodyFilled = 0;
-        if (size === 0) finishBody();
-      }
-    };
+/** The pid of the live cat-file process of a repository, if one is running (health, tests). */
+export function catFileProcessId(gitDir: string): number | undefined {
+  const session = catFileSessions.get(gitDir);
+  return session && !session.closed ? session.pid : undefined;
+}
 
-    child.stdout.on("data", onData);
-    child.stderr.on("data", (chunk: Buffer) => stderrChunks.push(chunk));
-    child.on("error", (error: NodeJS.ErrnoException) =>
-      fail(error.code === "ENOENT" ? gitNotInstalled(error) : error),
+interface CatFileRequest {
+  shas: readonly string[];
+  result: Map<string, Buffer | null>;
+  resolve(result: Map<string, Buffer | null>): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A `git cat-file --batch` process kept for the batches of a sync: a batch's requests are
+ * written (with backpressure) while the responses (`<sha> <type> <size>\n<bytes>\n`, or
+ * `<sha> missing\n`) are parsed as they arrive. Reusing it spares each batch a spawn, a fork
+ * of this whole process (the embedded database's memory included), which cost more than the
+ * reading itself. Requests run one at a time; the process ends after CAT_FILE_IDLE_MS idle,
+ * and never keeps this process alive. Any failure ends it: the next request starts another.
+ */
+class CatFileSession {
+  closed = false;
+  /** What ended the process, when a failure did. */
+  private failure: Error | undefined;
+  private readonly args: string[];
+  private readonly child: ReturnType<typeof spawn>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private current: CatFileRequest | undefined;
+  private readonly stderr: Buffer[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  // Response parser state.
+  private next = 0; // index into the current request's shas
+  private pending: Buffer | null = null; // unparsed bytes (a partial header)
+  private body: Buffer | null = null; // the blob being filled
+  private bodyFilled = 0;
+  private bodyIsBlob = false;
+  private skipNewline = false; // the "\n" after a body may arrive in the next chunk
+
+  constructor(readonly gitDir: string) {
+    this.args = ["-c", "core.quotepath=off", "--git-dir", gitDir, "cat-file", "--batch"];
+    this.child = spawn("git", this.args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+    this.child.stdout?.on("data", (chunk: Buffer) => this.onData(chunk));
+    this.child.stderr?.on("data", (chunk: Buffer) => {
+      if (this.stderr.length < 64) this.stderr.push(chunk);
+    });
+    this.child.stdin?.on("error", () => {
+      // EPIPE: git exited; the close handler reports why.
+    });
+    this.child.on("error", (error: NodeJS.ErrnoException) =>
+      this.end(error.code === "ENOENT" ? gitNotInstalled(error) : error),
     );
-    child.on("close", (code, signal) => {
-      if (failed) return;
-      if (code !== 0) {
-        return fail(
-          new GitCommandError(args, code, Buffer.concat(stderrChunks).toString("utf8"), signal),
-        );
-      }
-      if (next !== shas.length || body || pending) {
-        return fail(
-          new Error(`git cat-file: output ended after ${next} of ${shas.length} objects`),
-        );
-      }
-      resolve(result);
-    });
+    this.child.on("close", (code, signal) =>
+      this.end(
+        code === 0 && !this.current
+          ? undefined
+          : code !== 0 && code !== null
+            ? new GitCommandError(
+                this.args,
+                code,
+                Buffer.concat(this.stderr).toString("utf8"),
+                signal,
+              )
+            : new Error(
+                `git cat-file: output ended after ${this.next} of ${this.current?.shas.length ?? 0} objects`,
+              ),
+      ),
+    );
+    this.setRef(false);
+  }
 
-    // Write requests with backpressure; git answers while we write, so no deadlock.
-    child.stdin.on("error", () => {
-      // EPIPE: git exited early; the close handler reports why.
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  read(shas: readonly string[]): Promise<Map<string, Buffer | null>> {
+    const run = this.queue.then(() => this.run(shas));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private run(shas: readonly string[]): Promise<Map<string, Buffer | null>> {
+    if (this.failure) return Promise.reject(this.failure);
+    // Ended while idle, just before this request: another process takes it.
+    if (this.closed) return catFileBatchUntraced(this.gitDir, shas);
+    clearTimeout(this.idleTimer);
+    return new Promise((resolve, reject) => {
+      this.current = { shas, result: new Map(), resolve, reject };
+      this.next = 0;
+      this.setRef(true);
+      const stdin = this.child.stdin;
+      if (!stdin) {
+        this.end(new Error("git cat-file: no input pipe"));
+        return;
+      }
+      const lines = shas.map((sha) => `${sha}\n`);
+      let i = 0;
+      const CHUNK = 2048;
+      const writeMore = () => {
+        while (i < lines.length && !this.closed) {
+          const piece = lines.slice(i, i + CHUNK).join("");
+          i += CHUNK;
+          if (!stdin.write(piece)) {
+            stdin.once("drain", writeMore);
+            return;
+          }
+        }
+      };
+      writeMore();
     });
-    const lines = shas.map((sha) => `${sha}\n`);
-    let i = 0;
-    const CHUNK = 2048;
-    const writeMore = () => {
-      while (i < lines.length) {
-        const piece = lines.slice(i, i + CHUNK).join("");
-        i += CHUNK;
-        if (!child.stdin.write(piece)) {
-          child.stdin.once("drain", writeMore);
+  }
+
+  private onData(chunk: Buffer): void {
+    const request = this.current;
+    if (!request) {
+      this.end(new Error("git cat-file: output without a request"));
+      return;
+    }
+    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = null;
+    let pos = 0;
+    while (pos < data.length) {
+      if (this.skipNewline) {
+        if (data[pos] !== 0x0a) {
+          this.end(new Error("git cat-file: malformed output"));
           return;
         }
+        this.skipNewline = false;
+        pos += 1;
+        if (this.next === request.shas.length) break;
+        continue;
       }
-      child.stdin.end();
-    };
-    writeMore();
-  });
+      if (this.body) {
+        const take = Math.min(this.body.length - this.bodyFilled, data.length - pos);
+        data.copy(this.body, this.bodyFilled, pos, pos + take);
+        this.bodyFilled += take;
+        pos += take;
+        if (this.bodyFilled === this.body.length) this.finishBody(request);
+        continue;
+      }
+      const eol = data.indexOf(0x0a, pos);
+      if (eol === -1) {
+        this.pending = data.subarray(pos);
+        return;
+      }
+      const header = data.toString("utf8", pos, eol);
+      pos = eol + 1;
+      const expected = request.shas[this.next];
+      if (expected === undefined) {
+        this.end(new Error("git cat-file: more responses than requests"));
+        return;
+      }
+      const parts = header.split(" ");
+      if (parts[1] === "missing" || parts[1] === "ambiguous") {
+        request.result.set(expected, null);
+        this.next += 1;
+        if (this.next === request.shas.length) break;
+        continue;
+      }
+      const size = Number(parts[2]);
+      if (parts.length !== 3 || parts[0] !== expected || !Number.isSafeInteger(size)) {
+        this.end(new Error(`git cat-file: unexpected header ${JSON.stringify(header)}`));
+        return;
+      }
+      this.bodyIsBlob = parts[1] === "blob";
+      this.body = Buffer.allocUnsafe(size);
+      this.bodyFilled = 0;
+      if (size === 0) this.finishBody(request);
+    }
+    if (pos < data.length) {
+      this.end(new Error("git cat-file: more output than requested"));
+      return;
+    }
+    if (this.next === request.shas.length && !this.skipNewline && !this.body) {
+      this.current = undefined;
+      this.setRef(false);
+      this.idleTimer = setTimeout(() => this.close(), CAT_FILE_IDLE_MS);
+      this.idleTimer.unref();
+      request.resolve(request.result);
+    }
+  }
+
+  private finishBody(request: CatFileRequest): void {
+    const sha = request.shas[this.next] as string;
+    request.result.set(sha, this.bodyIsBlob ? (this.body as Buffer) : null);
+    this.body = null;
+    this.bodyFilled = 0;
+    this.skipNewline = true;
+    this.next += 1;
+  }
+
+  /** Holds this process open while a request is in flight; lets it exit when idle. */
+  private setRef(ref: boolean): void {
+    const handles = [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as (
+      | { ref?(): void; unref?(): void }
+      | null
+      | undefined
+    )[];
+    for (const handle of handles) (ref ? handle?.ref : handle?.unref)?.call(handle);
+  }
+
+  /** Ends the process (idle): its stdin closed, git exits. */
+  close(): void {
+    if (this.closed) return;
+    this.end(undefined);
+  }
+
+  private end(error: Error | undefined): void {
+    const request = this.current;
+    this.current = undefined;
+    if (!this.closed) {
+      this.closed = true;
+      this.failure = error;
+      clearTimeout(this.idleTimer);
+      if (catFileSessions.get(this.gitDir) === this) catFileSessions.delete(this.gitDir);
+      this.child.stdin?.end();
+      if (error) this.child.kill();
+      this.setRef(false);
+    }
+    request?.reject(error ?? new Error("git cat-file: ended before its output was read"));
+  }
 }
