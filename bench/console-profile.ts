@@ -10,10 +10,13 @@ import { listRunRows, throughput } from "../lib/console/queries";
 import { checkHealth } from "../lib/health/check";
 import { sourcesMissingVectorIndex } from "../lib/index/vector-index";
 import { renderMetrics, resetMetricsCache } from "../lib/metrics/registry";
+import { measure } from "../lib/monitoring/monitor";
+import { latestStoredFigures, monitorIntervalMs } from "../lib/monitoring/series";
 import { listSources } from "../lib/pipeline/source-records";
 import { dlqDepth, listDeadLetters } from "../lib/recovery/dlq";
 import { breakerStates } from "../lib/recovery/operator";
 import { jobStats } from "../lib/runner/jobs";
+import { monitorDepsOf } from "../lib/workflows/monitor";
 import { seedRuns, seedSyntheticIndex } from "./console";
 import { openBenchRuntime } from "./runtime";
 
@@ -76,6 +79,12 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(1))
         .join(" ")}`,
     );
+    const metricsSource = {
+      db,
+      redis: runtime.redis,
+      breakers: runtime.breakers,
+      monitoring: runtime.config.monitoring,
+    };
     const pieces: [string, () => Promise<unknown>][] = [
       ["database ping", () => runtime.database.ping()],
       [
@@ -109,7 +118,7 @@ async function main(): Promise<void> {
       ],
       ["listSources", () => listSources(db)],
       [
-        "metrics, first scrape",
+        "metrics, computed (no tick)",
         async () => {
           resetMetricsCache();
           return renderMetrics({
@@ -120,6 +129,19 @@ async function main(): Promise<void> {
           });
         },
       ],
+      ["store a monitor tick", () => measure(monitorDepsOf(bench.deps), new Date())],
+      [
+        "latestStoredFigures",
+        () => latestStoredFigures(db, new Date(), monitorIntervalMs() + 60_000),
+      ],
+      [
+        "metrics, first scrape (tick)",
+        async () => {
+          resetMetricsCache();
+          return renderMetrics(metricsSource);
+        },
+      ],
+      ["metrics, cached scrape", () => renderMetrics(metricsSource)],
     ];
     const only = args.get("--only");
     out("piece                              p50 ms   p95 ms   max ms");
@@ -167,6 +189,29 @@ async function main(): Promise<void> {
         [
           "firing alerts",
           `select * from alerts where status = 'firing' order by last_raised_at desc limit 10`,
+        ],
+        [
+          "latestStoredFigures (the metrics scrape's one statement)",
+          `with tick as (
+            select max(at) as at from metric_samples
+            where name = 'documents_per_minute' and resolution = 'raw'
+              and at >= now() - interval '6 minutes' and at <= now() + interval '1 minute'
+          ), vectors as (
+            select max(at) as at from metric_samples
+            where name = 'vector_count' and resolution = 'raw'
+              and at > now() - interval '1 hour' and at <= now() + interval '1 minute'
+          )
+          select name, labels, value, extract(epoch from (select at from tick)) as tick
+            from metric_samples where resolution = 'raw' and at = (select at from tick)
+          union all
+          select name, labels, value, null from metric_samples
+            where name = 'vector_count' and resolution = 'raw'
+              and at = (select at from vectors) and at <> (select at from tick)
+          union all
+          (select name, labels, value, null from metric_samples
+            where name = 'replay_pass_rate' and resolution = 'raw'
+              and at > now() - interval '1 day' and at <= now() + interval '1 minute'
+            order by at desc limit 1)`,
         ],
       ];
       for (const [name, statement] of statements) {
