@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
 import { listAlerts } from "../lib/alerts/records";
-import { listRunRows, throughput } from "../lib/console/queries";
+import { listRunRows, overviewThroughput, throughput } from "../lib/console/queries";
 import { checkHealth } from "../lib/health/check";
 import { sourcesMissingVectorIndex } from "../lib/index/vector-index";
 import { renderMetrics, resetMetricsCache } from "../lib/metrics/registry";
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       ["checkHealth (whole)", () => checkHealth(runtime)],
       ["throughput 24h", () => throughput(db, "24h")],
       ["throughput 30d", () => throughput(db, "30d")],
+      ["overviewThroughput (both, one pass)", () => overviewThroughput(db)],
       ["active runs", () => listRunRows(db, { statuses: ["running", "queued"], limit: 10 })],
       [
         "recent failures",

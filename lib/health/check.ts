@@ -1,4 +1,5 @@
 import { sources } from "../../db/schema";
+import { reuseFor } from "../cache/stale";
 import { isStrictMode } from "../config";
 import { errorMessage } from "../errors";
 import { chunksInSpace, vectorIndexExists } from "../index/vector-index";
@@ -230,14 +231,6 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
 /** How long the console's overview reuses a health report (it says so beside the report). */
 export const HEALTH_CACHE_MS = 5_000;
 
-interface CachedHealth {
-  at: number;
-  report?: HealthReport;
-  pending?: Promise<HealthReport>;
-}
-
-const healthCache = new WeakMap<Runtime, CachedHealth>();
-
 /**
  * checkHealth, reused for `maxAgeMs` in this instance: for pages that may be a few seconds
  * stale (the overview), not for readiness probes (/api/health checks every time). One check
@@ -248,22 +241,5 @@ export async function cachedHealth(
   maxAgeMs = HEALTH_CACHE_MS,
   now: () => number = Date.now,
 ): Promise<HealthReport> {
-  const entry = healthCache.get(runtime) ?? { at: 0 };
-  healthCache.set(runtime, entry);
-  if (entry.report && now() - entry.at <= maxAgeMs) return entry.report;
-  if (!entry.pending) {
-    const pending = checkHealth(runtime);
-    entry.pending = pending;
-    pending.then(
-      (report) => {
-        entry.report = report;
-        entry.at = now();
-        entry.pending = undefined;
-      },
-      () => {
-        entry.pending = undefined;
-      },
-    );
-  }
-  return entry.pending;
+  return reuseFor(runtime, "health", maxAgeMs, () => checkHealth(runtime), now);
 }

@@ -3,8 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as dlqGet } from "../../app/api/admin/dlq/route";
 import { rowsOf } from "../../db/client";
 import { createApiKey } from "../../lib/auth/api-keys";
+import { reuseFor } from "../../lib/cache/stale";
+import { overviewThroughput, throughput } from "../../lib/console/queries";
 import { ValidationError } from "../../lib/errors";
 import { cachedHealth } from "../../lib/health/check";
+import { addSource } from "../../lib/pipeline/source-records";
 import { type DeadLetterPage, listDeadLetters, pageDeadLetters } from "../../lib/recovery/dlq";
 import { setRuntime } from "../../lib/runtime";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
@@ -13,7 +16,7 @@ import { createTestRuntime, type TestRuntime } from "../support/runtime";
  * The dead-letter queue a page at a time (the console's /dlq and GET /api/admin/dlq): keyset
  * pages newest first that cover every entry exactly once in both directions, ties on
  * last_seen_at broken by id, a total per filter, hostile cursors refused; and the overview's
- * cached health report.
+ * reads: the cached health report, the charts' figures from one pass over the runs.
  */
 describe("dead-letter pages", () => {
   let rt: TestRuntime;
@@ -151,5 +154,48 @@ describe("dead-letter pages", () => {
     const fresh = await cachedHealth(rt, 5000, now);
     expect(fresh).not.toBe(a);
     expect(fresh.parts.database?.status).toBe("ok");
+  });
+
+  it("overviewThroughput gives exactly the 24 h and 30 d figures of the two separate queries", async () => {
+    const source = await addSource(rt.db, {
+      kind: "git",
+      location: rt.dataDir,
+      name: "throughput",
+    });
+    // 600 finished runs over 35 days (some older than the range, some in the current hour).
+    await rt.db.execute(sql`
+      insert into sync_runs (source_id, dedupe_key, trigger, requested_mode, status, processed, deleted,
+        failed, cost_usd, queued_at, finished_at)
+      select ${source.id}, 'tp-' || g, 'cli', 'incremental',
+        case when g % 7 = 0 then 'failed' when g % 5 = 0 then 'completed_with_errors' else 'succeeded' end,
+        g % 13, g % 3, g % 4, (g % 9) * 0.0001,
+        now() - g * interval '83 minutes', now() - g * interval '83 minutes' + interval '1 minute'
+      from generate_series(0, 600) g`);
+    const now = new Date();
+    const both = await overviewThroughput(rt.db, now);
+    expect(both.day).toEqual(await throughput(rt.db, "24h", now));
+    expect(both.month).toEqual(await throughput(rt.db, "30d", now));
+    expect(both.day.totals.runs).toBeGreaterThan(10);
+    expect(both.month.totals.runs).toBeLessThan(601);
+    expect(both.month.totals.failedDocuments).toBeGreaterThan(0);
+  });
+
+  it("reuseFor keeps a value for its window per owner, and forgets a failed load", async () => {
+    let loads = 0;
+    let clock = 0;
+    const owner = {};
+    const load = async () => ++loads;
+    expect(await reuseFor(owner, "n", 1000, load, () => clock)).toBe(1);
+    expect(await reuseFor(owner, "n", 1000, load, () => clock)).toBe(1);
+    expect(await reuseFor({}, "n", 1000, load, () => clock)).toBe(2);
+    clock = 1001;
+    expect(await reuseFor(owner, "n", 1000, load, () => clock)).toBe(3);
+    const failing = async () => {
+      loads++;
+      throw new Error("database unreachable");
+    };
+    await expect(reuseFor(owner, "f", 1000, failing, () => clock)).rejects.toThrow("unreachable");
+    await expect(reuseFor(owner, "f", 1000, failing, () => clock)).rejects.toThrow("unreachable");
+    expect(loads).toBe(5);
   });
 });
