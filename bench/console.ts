@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -20,6 +21,7 @@ import { openBenchRuntime } from "./runtime";
  *
  * Part of `npm run bench` (section "console"). Alone, on a synthetic index:
  *   npx tsx bench/console.ts [--chunks 100000] [--runs 10000] [--requests 40]
+ *     [--data-dir DIR] (seed once there, reuse after) [--only overview,dead] [--skip-js]
  */
 
 export const CONSOLE_TARGETS = { pageP95Ms: 200, firstLoadJsBytes: 200 * 1024 };
@@ -105,6 +107,17 @@ export async function seedRuns(dataDir: string, root: string, sourceName: string
     await db.execute(sql`analyze sync_runs`);
     await db.execute(sql`analyze trace_spans`);
     await db.execute(sql`analyze dead_letters`);
+  } finally {
+    await bench.runtime.close();
+  }
+  return benchAccess(dataDir, root);
+}
+
+/** A new admin key, the seeded run to open and the chunk count, on a seeded database. */
+export async function benchAccess(dataDir: string, root: string) {
+  const bench = await openBenchRuntime(dataDir, root);
+  try {
+    const { db } = bench.runtime;
     const key = await createApiKey(db, {
       name: "bench-console",
       role: "admin",
@@ -129,10 +142,20 @@ export async function measureConsole(options: {
   runs: number;
   requests: number;
   status: (message: string) => void;
+  /** The runs are seeded already (a database kept from an earlier measurement). */
+  seeded?: boolean;
+  /** Only the pages whose name contains one of these. */
+  only?: string[];
+  /** Load each page in Chromium to sum its JavaScript (default true). */
+  firstLoadJs?: boolean;
 }): Promise<ConsoleMeasurement> {
   const { status } = options;
-  status(`console: seeding ${options.runs} runs with SQL`);
-  const seeded = await seedRuns(options.dataDir, options.root, options.sourceName, options.runs);
+  let seeded: Awaited<ReturnType<typeof benchAccess>>;
+  if (options.seeded) seeded = await benchAccess(options.dataDir, options.root);
+  else {
+    status(`console: seeding ${options.runs} runs with SQL`);
+    seeded = await seedRuns(options.dataDir, options.root, options.sourceName, options.runs);
+  }
   status("console: starting the app (next start) on the bench database");
   const app = await startApp(baseEnv(options.dataDir, { LOG_LEVEL: "warn" }));
   try {
@@ -170,6 +193,13 @@ export async function measureConsole(options: {
       ["replays", "/replays"],
       ["alerts", "/alerts"],
     ];
+    const only = options.only;
+    if (only && only.length > 0)
+      pages.splice(
+        0,
+        pages.length,
+        ...pages.filter(([page]) => only.some((o) => page.includes(o))),
+      );
     const timings: PageTiming[] = [];
     for (const [page, target] of pages) {
       const samples: number[] = [];
@@ -196,9 +226,17 @@ export async function measureConsole(options: {
       });
       status(`console: ${page} p50 ${timings.at(-1)?.p50Ms} ms, p95 ${timings.at(-1)?.p95Ms} ms`);
     }
+    const firstLoadJs: ConsoleMeasurement["firstLoadJs"] = [];
+    if (options.firstLoadJs === false)
+      return {
+        runs: options.runs,
+        chunks: seeded.chunks,
+        requestsPerPage: options.requests,
+        pages: timings,
+        firstLoadJs,
+      };
     status("console: first-load JavaScript per page in Chromium");
     const browser = await launchBrowser();
-    const firstLoadJs: ConsoleMeasurement["firstLoadJs"] = [];
     try {
       for (const [page, target] of pages) {
         const context = await browser.newContext();
@@ -231,51 +269,83 @@ export async function measureConsole(options: {
   }
 }
 
+/**
+ * A source named `sourceName` with `chunks` chunks (ten a document, random vectors of the
+ * embedder's dimensions, inserted with SQL) and its HNSW index, in the database of `dataDir`.
+ */
+export async function seedSyntheticIndex(
+  dataDir: string,
+  root: string,
+  sourceName: string,
+  chunks: number,
+  status: (message: string) => void,
+): Promise<void> {
+  const bench = await openBenchRuntime(dataDir, root);
+  try {
+    const { db, embedder } = bench.runtime;
+    const source = await addSource(db, parseNewSource({ location: root, name: sourceName }));
+    status(`seeding ${chunks} chunks (${embedder.dimensions}-dimension random vectors) with SQL`);
+    const perDoc = 10;
+    for (let offset = 0; offset < chunks; offset += 10_000) {
+      const n = Math.min(10_000, chunks - offset);
+      await db.execute(sql`
+        with docs as (
+          insert into documents (source_id, path, content_hash, config_hash, byte_size, line_count, chunk_count)
+          select ${source.id}, 'src/module-' || (${sql.raw(String(offset / perDoc))} + d) || '.ts', md5(d::text), 'bench', 5000, 120, ${sql.raw(String(perDoc))}
+          from generate_series(1, ${sql.raw(String(Math.ceil(n / perDoc)))}) d
+          returning id, path)
+        insert into chunks (id, document_id, source_id, path, ordinal, start_line, end_line, kind, content, content_hash, token_count, embedding_space, dims, embedding)
+        select md5(docs.path || o), docs.id, ${source.id}, docs.path, o, o * 12, o * 12 + 11, 'code',
+               'export function retryWithBackoff' || o || '(attempt: number) { return schedule(attempt * ' || o || ', jitter); } // ' || docs.path,
+               md5(docs.path || o || 'c'), 40, ${embedder.space}, ${sql.raw(String(embedder.dimensions))},
+               (select array_agg(random() - 0.5 + 0 * v + 0 * o)::vector from generate_series(1, ${sql.raw(String(embedder.dimensions))}) v)
+        from docs, generate_series(0, ${sql.raw(String(perDoc - 1))}) o`);
+      status(`  ${Math.min(chunks, offset + n)} chunks`);
+    }
+    status("building the HNSW index");
+    await ensureVectorIndex(
+      db,
+      { space: embedder.space, dimensions: embedder.dimensions, sourceId: source.id },
+      { maintenanceWorkMem: "512MB" },
+    );
+  } finally {
+    await bench.runtime.close();
+  }
+}
+
 /** Standalone: a synthetic index of `chunks` chunks (random vectors, SQL), then measureConsole. */
 async function standalone(): Promise<void> {
   const args = new Map<string, string>();
   const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) args.set(argv[i] ?? "", argv[i + 1] ?? "");
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    if (a === "--skip-js") args.set(a, "1");
+    else args.set(a, argv[++i] ?? "");
+  }
   const chunks = Number(args.get("--chunks") ?? 100_000);
   const runs = Number(args.get("--runs") ?? 10_000);
   const requests = Number(args.get("--requests") ?? 40);
   const root = path.resolve(import.meta.dirname, "..");
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "ballast-bench-console-"));
+  const kept = args.get("--data-dir");
+  const tmp = kept
+    ? path.resolve(kept)
+    : await mkdtemp(path.join(os.tmpdir(), "ballast-bench-console-"));
   const started = Date.now();
   const status = (m: string) =>
     process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${m}\n`);
   try {
-    const dataDir = path.join(tmp, "data");
-    const bench = await openBenchRuntime(dataDir, root);
-    try {
-      const { db, embedder } = bench.runtime;
-      const source = await addSource(db, parseNewSource({ location: root, name: "bench-console" }));
-      status(`seeding ${chunks} chunks (${embedder.dimensions}-dimension random vectors) with SQL`);
-      const perDoc = 10;
-      for (let offset = 0; offset < chunks; offset += 10_000) {
-        const n = Math.min(10_000, chunks - offset);
-        await db.execute(sql`
-          with docs as (
-            insert into documents (source_id, path, content_hash, config_hash, byte_size, line_count, chunk_count)
-            select ${source.id}, 'src/module-' || (${sql.raw(String(offset / perDoc))} + d) || '.ts', md5(d::text), 'bench', 5000, 120, ${sql.raw(String(perDoc))}
-            from generate_series(1, ${sql.raw(String(Math.ceil(n / perDoc)))}) d
-            returning id, path)
-          insert into chunks (id, document_id, source_id, path, ordinal, start_line, end_line, kind, content, content_hash, token_count, embedding_space, dims, embedding)
-          select md5(docs.path || o), docs.id, ${source.id}, docs.path, o, o * 12, o * 12 + 11, 'code',
-                 'export function retryWithBackoff' || o || '(attempt: number) { return schedule(attempt * ' || o || ', jitter); } // ' || docs.path,
-                 md5(docs.path || o || 'c'), 40, ${embedder.space}, ${sql.raw(String(embedder.dimensions))},
-                 (select array_agg(random() - 0.5 + 0 * v + 0 * o)::vector from generate_series(1, ${sql.raw(String(embedder.dimensions))}) v)
-          from docs, generate_series(0, ${sql.raw(String(perDoc - 1))}) o`);
-        status(`  ${Math.min(chunks, offset + n)} chunks`);
-      }
-      status("building the HNSW index");
-      await ensureVectorIndex(
-        db,
-        { space: embedder.space, dimensions: embedder.dimensions, sourceId: source.id },
-        { maintenanceWorkMem: "512MB" },
-      );
-    } finally {
-      await bench.runtime.close();
+    // --data-dir: seeded once (chunks and runs), reused by later measurements.
+    const dataDir = kept ? tmp : path.join(tmp, "data");
+    const marker = path.join(dataDir, "seeded.json");
+    const reuse = kept !== undefined && existsSync(marker);
+    if (!reuse) {
+      await mkdir(dataDir, { recursive: true });
+      await seedSyntheticIndex(dataDir, root, "bench-console", chunks, status);
+    }
+    if (kept && !reuse) {
+      status(`console: seeding ${runs} runs with SQL`);
+      const seeded = await seedRuns(dataDir, root, "bench-console", runs);
+      await writeFile(marker, JSON.stringify({ chunks: seeded.chunks, runs }));
     }
     const result = await measureConsole({
       root,
@@ -284,6 +354,9 @@ async function standalone(): Promise<void> {
       runs,
       requests,
       status,
+      seeded: kept !== undefined,
+      only: args.get("--only")?.split(","),
+      firstLoadJs: !args.has("--skip-js"),
     });
     const out = (line = "") => process.stdout.write(`${line}\n`);
     out(
@@ -299,10 +372,13 @@ async function standalone(): Promise<void> {
     const worst = Math.max(...result.pages.map((p) => p.p95Ms));
     const heaviest = Math.max(...result.firstLoadJs.map((p) => p.bytes));
     out(
-      `targets: p95 < ${CONSOLE_TARGETS.pageP95Ms} ms per page (worst ${worst} ms: ${worst < CONSOLE_TARGETS.pageP95Ms ? "PASS" : "FAIL"}); first-load JS < 200 kB (largest ${(heaviest / 1024).toFixed(1)} kB: ${heaviest < CONSOLE_TARGETS.firstLoadJsBytes ? "PASS" : "FAIL"})`,
+      `targets: p95 < ${CONSOLE_TARGETS.pageP95Ms} ms per page (worst ${worst} ms: ${worst < CONSOLE_TARGETS.pageP95Ms ? "PASS" : "FAIL"}); ${result.firstLoadJs.length === 0 ? "first-load JS not measured (--skip-js)" : `first-load JS < 200 kB (largest ${(heaviest / 1024).toFixed(1)} kB: ${heaviest < CONSOLE_TARGETS.firstLoadJsBytes ? "PASS" : "FAIL"})`}; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
     );
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    if (!kept) await rm(tmp, { recursive: true, force: true });
   }
 }
 

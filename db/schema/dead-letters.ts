@@ -74,6 +74,11 @@ export const deadLetters = pgTable(
       .where(sql`${t.status} in ('pending', 'redriven', 'parked')`),
     index("dead_letters_status_next_idx").on(t.status, t.nextAttemptAt),
     index("dead_letters_source_idx").on(t.sourceId, t.status),
+    // The console's pages, newest first: one status (resolved, discarded…) and the open ones.
+    index("dead_letters_status_seen_idx").on(t.status, t.lastSeenAt, t.id),
+    index("dead_letters_open_seen_idx")
+      .on(t.lastSeenAt, t.id)
+      .where(sql`${t.status} in ('pending', 'redriven', 'parked')`),
     check("dead_letters_kind_check", sql`${t.kind} in ('document', 'event')`),
     check(
       "dead_letters_status_check",

@@ -39,6 +39,8 @@ export const metricSamples = pgTable(
   (t) => [
     index("metric_samples_name_at_idx").on(t.name, t.at),
     index("metric_samples_resolution_at_idx").on(t.resolution, t.at),
+    // A metric's latest raw sample (the metrics scrape's three lookups): one index descent each.
+    index("metric_samples_name_resolution_at_idx").on(t.name, t.resolution, t.at),
     uniqueIndex("metric_samples_hour_key")
       .on(t.name, t.labels, t.at)
       .where(sql`${t.resolution} = 'hour'`),

@@ -201,21 +201,111 @@ export interface ListOptions {
   limit?: number;
 }
 
-export async function listDeadLetters(db: Database, options: ListOptions = {}) {
-  const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
-  const where = [
+function listFilter(options: ListOptions) {
+  return [
     options.status === "open" || options.status === undefined
       ? OPEN
       : eq(deadLetters.status, options.status),
     options.kind ? eq(deadLetters.kind, options.kind) : undefined,
     options.sourceId ? eq(deadLetters.sourceId, options.sourceId) : undefined,
   ].filter((w) => w !== undefined);
+}
+
+/** Entries newest (last seen) first, at most `limit` (1..1000, default 100). */
+export async function listDeadLetters(db: Database, options: ListOptions = {}) {
+  const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
   return db
     .select()
     .from(deadLetters)
-    .where(and(...where))
-    .orderBy(desc(deadLetters.lastSeenAt))
+    .where(and(...listFilter(options)))
+    .orderBy(desc(deadLetters.lastSeenAt), desc(deadLetters.id))
     .limit(limit);
+}
+
+export const DLQ_PAGE_SIZE = 50;
+/** A page's total is counted up to this many entries (then shown as "more than"). */
+export const DLQ_COUNT_CAP = 10_000;
+
+export interface DeadLetterPage {
+  entries: DeadLetter[];
+  /** Entries matching the filter, counted up to DLQ_COUNT_CAP. */
+  total: number;
+  /** More than DLQ_COUNT_CAP match (total is the cap). */
+  totalCapped: boolean;
+  /** Cursor of the next (older) page: its first entry follows this id; none on the last page. */
+  older?: string;
+  /** Cursor of the previous (newer) page; none on the first page. */
+  newer?: string;
+}
+
+/**
+ * One page of the queue, newest first, by keyset on (last_seen_at, id): `before` an entry id
+ * (the older page) or `after` one (the newer page); neither is the first page. A cursor must
+ * be a UUID (ValidationError); one that names no entry gives the first page. The position is
+ * the cursor row's own (last_seen_at, id), read in the statement, so no timestamp is rounded
+ * through JavaScript. Served by dead_letters_status_seen_idx and dead_letters_open_seen_idx.
+ */
+export async function pageDeadLetters(
+  db: Database,
+  options: ListOptions & { before?: string; after?: string; pageSize?: number },
+): Promise<DeadLetterPage> {
+  const size = Math.min(Math.max(options.pageSize ?? DLQ_PAGE_SIZE, 1), 1000);
+  const cursor = options.before ?? options.after;
+  if (cursor !== undefined && !UUID.test(cursor))
+    throw new ValidationError("the page cursor must be a dead-letter id (a UUID)", [
+      { path: options.before !== undefined ? "before" : "after", message: "not a UUID" },
+    ]);
+  const filter = listFilter(options);
+  let anchor: { lastSeenAt: Date; id: string } | undefined;
+  if (cursor !== undefined) {
+    const [row] = await db
+      .select({ lastSeenAt: deadLetters.lastSeenAt, id: deadLetters.id })
+      .from(deadLetters)
+      .where(eq(deadLetters.id, cursor))
+      .limit(1);
+    anchor = row;
+  }
+  const position = sql`(${deadLetters.lastSeenAt}, ${deadLetters.id})`;
+  const anchorRow = sql`(select last_seen_at, id from ${deadLetters} where id = ${cursor ?? null})`;
+  const forward = anchor === undefined || options.before !== undefined;
+  const [rows, counted] = await Promise.all([
+    db
+      .select()
+      .from(deadLetters)
+      .where(
+        and(
+          ...filter,
+          anchor === undefined
+            ? undefined
+            : forward
+              ? sql`${position} < ${anchorRow}`
+              : sql`${position} > ${anchorRow}`,
+        ),
+      )
+      .orderBy(
+        ...(forward
+          ? [desc(deadLetters.lastSeenAt), desc(deadLetters.id)]
+          : [asc(deadLetters.lastSeenAt), asc(deadLetters.id)]),
+      )
+      .limit(size + 1),
+    db.execute(sql`select count(*)::int as n from (select 1 from ${deadLetters}
+      where ${and(...filter)} limit ${DLQ_COUNT_CAP + 1}) capped`),
+  ]);
+  const more = rows.length > size;
+  const entries = rows.slice(0, size);
+  if (!forward) entries.reverse();
+  const n = Number(rowsOf<{ n: number }>(counted)[0]?.n ?? 0);
+  const first = entries[0];
+  const last = entries.at(-1);
+  return {
+    entries,
+    total: Math.min(n, DLQ_COUNT_CAP),
+    totalCapped: n > DLQ_COUNT_CAP,
+    // Older: after a forward page with more rows, or any backward page (it came from one).
+    older: last && (forward ? more : true) ? last.id : undefined,
+    // Newer: any page reached with a cursor going forward, or a backward page with more rows.
+    newer: first && (forward ? anchor !== undefined : more) ? first.id : undefined,
+  };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -2,7 +2,7 @@ import Link from "next/link";
 import { z } from "zod";
 import { DEAD_LETTER_KINDS, DEAD_LETTER_STATUSES } from "../../../db/schema";
 import { listSources } from "../../../lib/pipeline/source-records";
-import { dlqDepth, listDeadLetters } from "../../../lib/recovery/dlq";
+import { DLQ_PAGE_SIZE, dlqDepth, pageDeadLetters } from "../../../lib/recovery/dlq";
 import { can, requirePage } from "../../_lib/session";
 import { EmptyState, PageHeader, Section, Stat, StatusBadge } from "../../_ui/bits";
 import { DataTable } from "../../_ui/data-table";
@@ -12,7 +12,7 @@ import { DiscardEntryForm, RetryAllForm, RetryEntryForm } from "./forms";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Dead-letter queue" };
 
-type Entry = Awaited<ReturnType<typeof listDeadLetters>>[number];
+type Entry = Awaited<ReturnType<typeof pageDeadLetters>>["entries"][number];
 
 /** The entry's path (a document) or event name (an event). */
 function whatOf(e: Entry): string {
@@ -21,21 +21,47 @@ function whatOf(e: Entry): string {
 
 type Search = Promise<Record<string, string | string[] | undefined>>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const cursor = z.string().regex(UUID).optional().catch(undefined);
+
+/** A malformed filter or cursor falls back to its default (the first page of open entries). */
 const filters = z.object({
   status: z.enum([...DEAD_LETTER_STATUSES, "open"]).catch("open"),
   kind: z.enum(DEAD_LETTER_KINDS).optional().catch(undefined),
+  before: cursor,
+  after: cursor,
 });
+
+/** The queue page's address with these filters and cursor. */
+function pageHref(
+  filter: { status: string; kind?: string },
+  cursor?: { before?: string; after?: string },
+) {
+  const query = new URLSearchParams();
+  if (filter.status !== "open") query.set("status", filter.status);
+  if (filter.kind) query.set("kind", filter.kind);
+  if (cursor?.before) query.set("before", cursor.before);
+  if (cursor?.after) query.set("after", cursor.after);
+  const text = query.toString();
+  return text ? `/dlq?${text}` : "/dlq";
+}
 
 export default async function DlqPage({ searchParams }: { searchParams: Search }) {
   const viewer = await requirePage("operator");
   const params = await searchParams;
-  const { status, kind } = filters.parse({ status: params.status, kind: params.kind });
+  const { status, kind, before, after } = filters.parse({
+    status: params.status,
+    kind: params.kind,
+    before: params.before,
+    after: params.after,
+  });
   const db = viewer.runtime.db;
-  const [depth, entries, sources] = await Promise.all([
+  const [depth, page, sources] = await Promise.all([
     dlqDepth(db),
-    listDeadLetters(db, { status, kind, limit: 200 }),
+    pageDeadLetters(db, { status, kind, before, after, pageSize: DLQ_PAGE_SIZE }),
     listSources(db),
   ]);
+  const entries = page.entries;
   const sourceName = new Map(sources.map((s) => [s.id, s.name]));
   const open = depth.pending + depth.parked;
   const operator = can(viewer, "operator");
@@ -88,7 +114,10 @@ export default async function DlqPage({ searchParams }: { searchParams: Search }
               : "Choose another status above to see other entries."}
           </EmptyState>
         ) : (
-          <Section title={`Entries (${entries.length})`} id="entries">
+          <Section
+            title={`Entries (${page.totalCapped ? "more than " : ""}${page.total.toLocaleString("en-US")})`}
+            id="entries"
+          >
             <DataTable
               label="Dead-letter entries"
               testId="dlq-entries"
@@ -181,6 +210,32 @@ export default async function DlqPage({ searchParams }: { searchParams: Search }
                 },
               ]}
             />
+            {page.newer || page.older ? (
+              <nav
+                aria-label="Pages of entries"
+                className="mt-4 flex flex-wrap items-center justify-between gap-2 text-sm"
+                data-testid="dlq-pages"
+              >
+                <span className="muted">
+                  {entries.length} on this page, {DLQ_PAGE_SIZE} a page, newest first
+                </span>
+                <span className="flex gap-3">
+                  {page.newer ? (
+                    <>
+                      <Link href={pageHref({ status, kind })}>Newest</Link>
+                      <Link href={pageHref({ status, kind }, { after: page.newer })} rel="prev">
+                        ← Newer
+                      </Link>
+                    </>
+                  ) : null}
+                  {page.older ? (
+                    <Link href={pageHref({ status, kind }, { before: page.older })} rel="next">
+                      Older →
+                    </Link>
+                  ) : null}
+                </span>
+              </nav>
+            ) : null}
           </Section>
         )}
       </div>

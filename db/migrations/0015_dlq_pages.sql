@@ -1,0 +1,2 @@
+CREATE INDEX "dead_letters_status_seen_idx" ON "dead_letters" USING btree ("status","last_seen_at","id");--> statement-breakpoint
+CREATE INDEX "dead_letters_open_seen_idx" ON "dead_letters" USING btree ("last_seen_at","id") WHERE "dead_letters"."status" in ('pending', 'redriven', 'parked');

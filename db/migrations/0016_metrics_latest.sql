@@ -1,0 +1,1 @@
+CREATE INDEX "metric_samples_name_resolution_at_idx" ON "metric_samples" USING btree ("name","resolution","at");
