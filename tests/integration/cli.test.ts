@@ -172,14 +172,12 @@ afterAll(async () => {
 // loaded machine makes them slow, not failing.
 describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
   describe.concurrent("validate-env", () => {
-    // The checks of the configuration alone open no database: they run at once, each its own
-    // process; the two --check-connections tests open the data dir's database, one at a time.
     let dataDir: string;
     beforeAll(async () => {
       dataDir = await migratedDataDir("ballast-cli-env-");
     });
 
-    it("production on an empty environment exits 1 naming every required variable", async ({
+    it.sequential("production on an empty environment exits 1 naming every required variable", async ({
       expect,
     }) => {
       const result = await runCli(["validate-env", "--mode", "production"], { dataDir });
@@ -189,7 +187,7 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
       expect(result.stdout).not.toContain("configuration valid");
     });
 
-    it("passes a complete production env file and prints the summary without its secrets", async ({
+    it.sequential("passes a complete production env file and prints the summary without its secrets", async ({
       expect,
     }) => {
       const secrets = {
@@ -225,7 +223,7 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
         if (name !== "DATABASE_URL") expect(output, name).not.toContain(secret);
     });
 
-    it("names each malformed value, without echoing a secret", async ({ expect }) => {
+    it.sequential("names each malformed value, without echoing a secret", async ({ expect }) => {
       const file = path.join(dataDir, "malformed.env");
       await writeFile(
         file,
@@ -244,7 +242,7 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
       expect(allOutput(result)).not.toContain("3f9e1b77");
     });
 
-    it("refuses an unknown --mode", async ({ expect }) => {
+    it.sequential("refuses an unknown --mode", async ({ expect }) => {
       const result = await runCli(["validate-env", "--mode", "prod"], { dataDir });
       expect(result.code, describeResult(result)).not.toBe(0);
       expect(result.stderr).toContain(
@@ -254,7 +252,9 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
       expect(result.stdout).not.toContain("configuration valid");
     });
 
-    it("reports a missing env file as a CLI error naming the file", async ({ expect }) => {
+    it.sequential("reports a missing env file as a CLI error naming the file", async ({
+      expect,
+    }) => {
       const missing = path.join(dataDir, "no-such.env");
       const result = await runCli(["validate-env", "--env-file", missing], { dataDir });
       // The CLI's contract: 1 for a failure (Node 20 itself answers `--env-file` with exit 9).
@@ -571,20 +571,6 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
       await writeFile(path.join(plainDir, "notes.txt"), "not a repository\n");
     });
 
-    // These two open no database: they run at once, before the tests that do.
-    it('search "" exits 1 naming the problem', async ({ expect }) => {
-      const result = await runCli(["search", ""], { dataDir });
-      expect(result.code, describeResult(result)).toBe(1);
-      expect(result.stderr).toContain("query is empty");
-    });
-
-    it("an unknown command exits 2 with usage", async ({ expect }) => {
-      const result = await runCli(["frobnicate"], { dataDir });
-      expect(result.code, describeResult(result)).toBe(2);
-      expect(result.stderr).toContain("unknown command 'frobnicate'");
-      expect(result.stderr).toContain("Usage: ballast");
-    });
-
     it.sequential("sync of a path that does not exist exits 1 saying so", async ({ expect }) => {
       const result = await runCli(["sync", "/nonexistent/path"], { dataDir });
       expect(result.code, describeResult(result)).toBe(1);
@@ -603,6 +589,19 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
       const result = await runCli(["sources", "list"], { dataDir });
       expect(result.code, describeResult(result)).toBe(0);
       expect(result.stdout, describeResult(result)).toContain("no sources yet");
+    });
+
+    it.sequential('search "" exits 1 naming the problem', async ({ expect }) => {
+      const result = await runCli(["search", ""], { dataDir });
+      expect(result.code, describeResult(result)).toBe(1);
+      expect(result.stderr).toContain("query is empty");
+    });
+
+    it.sequential("an unknown command exits 2 with usage", async ({ expect }) => {
+      const result = await runCli(["frobnicate"], { dataDir });
+      expect(result.code, describeResult(result)).toBe(2);
+      expect(result.stderr).toContain("unknown command 'frobnicate'");
+      expect(result.stderr).toContain("Usage: ballast");
     });
 
     it.sequential("runs with an id that is not a UUID is a clear error, not a database error", async ({

@@ -6,8 +6,11 @@ import { loadGolden } from "../../lib/eval/golden";
 import type { EvalReport } from "../../lib/eval/run";
 import { runEvalSession } from "../../lib/eval/session";
 import { createLogger } from "../../lib/log/logger";
+import { addSource, parseNewSource } from "../../lib/pipeline/source-records";
+import { syncSourceLocally } from "../../lib/workflows/sync-now";
 import { PROJECT_ROOT, runCli } from "../support/cli";
 import { makeTempDir, removeTempDirs } from "../support/git-repo";
+import { createTestRuntime } from "../support/runtime";
 
 /**
  * Search quality in CI: the smallest golden set (ws, 24 questions over the ws package's
@@ -79,11 +82,28 @@ describe("ballast eval", () => {
         ],
       }),
     );
-    expect(
-      (await runCli(["sources", "add", PROJECT_ROOT, "--name", "self", "--include", "lib/**"], env))
-        .code,
-    ).toBe(0);
-    expect((await runCli(["sync", "self"], env)).code).toBe(0);
+    // The indexed source is set up directly (as `ballast sources add` + `ballast sync` would, in
+    // the development mode the CLI runs in): the CLI processes below are the ones under test.
+    const rt = await createTestRuntime({
+      BALLAST_ENV: "development",
+      BALLAST_DATA_DIR: dataDir,
+      PGLITE_DIR: path.join(dataDir, "pglite"),
+      LOG_LEVEL: "warn",
+    });
+    try {
+      const source = await addSource(
+        rt.db,
+        parseNewSource({ location: PROJECT_ROOT, name: "self", include: ["lib/**"] }),
+      );
+      const run = await syncSourceLocally(rt.deps, {
+        sourceId: source.id,
+        mode: "full",
+        trigger: "cli",
+      });
+      expect(run.status).toBe("succeeded");
+    } finally {
+      await rt.close();
+    }
     const json = await runCli(
       ["eval", "--golden", path.join(repo, "golden.json"), "--source", "self", "--json"],
       env,
@@ -108,20 +128,20 @@ describe("ballast eval", () => {
       path.join(repo, "bad.json"),
       JSON.stringify({ name: "x", questions: [{ id: "a", question: "", expected: [] }] }),
     );
-    const bad = await runCli(
-      ["eval", "--golden", path.join(repo, "bad.json"), "--source", "self"],
-      env,
-    );
+    // Refused before any database opens: the four at once.
+    const [bad, missing, noSource, badK] = await Promise.all([
+      runCli(["eval", "--golden", path.join(repo, "bad.json"), "--source", "self"], env),
+      runCli(["eval", "--golden", path.join(repo, "nope.json")], env),
+      runCli(["eval", "--golden", path.join(repo, "golden.json")], env),
+      runCli(["eval", "--golden", path.join(repo, "golden.json"), "-k", "0"], env),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/is not a golden set/);
     expect(bad.stderr).toMatch(/questions\.0\.expected/);
-    const missing = await runCli(["eval", "--golden", path.join(repo, "nope.json")], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read .*nope\.json: ENOENT/);
-    const noSource = await runCli(["eval", "--golden", path.join(repo, "golden.json")], env);
     expect(noSource.code).toBe(1);
     expect(noSource.stderr).toMatch(/names no source/);
-    const badK = await runCli(["eval", "--golden", path.join(repo, "golden.json"), "-k", "0"], env);
     expect(badK.code).toBe(1);
     expect(badK.stderr).toMatch(/--k must be a positive whole number/);
   }, 240_000);

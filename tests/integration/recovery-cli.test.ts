@@ -44,7 +44,7 @@ describe("ballast breakers / dlq", () => {
 
   it("bad arguments are clear errors with a non-zero exit", async () => {
     type Case = [string[], number, RegExp];
-    const check = ([args, code, message]: Case, result: CliResult) => {
+    const check = ([, code, message]: Case, result: CliResult) => {
       expect(result.code, describeResult(result)).toBe(code);
       expect(result.stderr, describeResult(result)).toMatch(message);
       expect(result.stderr).not.toMatch(/Failed query|select |at .*\.ts:/);
@@ -59,7 +59,7 @@ describe("ballast breakers / dlq", () => {
       [["dlq", "list", "--limit", "0"], 1, /--limit/],
     ];
     const results = await Promise.all(early.map(([args]) => runCli(args, { dataDir })));
-    early.forEach((c, i) => check(c, results[i] as CliResult));
+    for (const [i, c] of early.entries()) check(c, results[i] as CliResult);
     // Checked by lib/recovery against the database's entries: one at a time.
     const late: Case[] = [
       [["dlq", "discard", "not-a-uuid", "--reason", "because"], 1, /must be a UUID/],
