@@ -4,7 +4,9 @@ import { BinaryCopyWriter } from "./copy-binary";
 
 /**
  * Set-based writes to the index. Every statement handles a whole batch at once (arrays
- * through `unnest`), because per-row statements dominate the cost on the embedded database.
+ * through `unnest`), because per-row statements dominate the cost on the embedded database;
+ * the chunks themselves, on the in-process embedded database, through binary COPY
+ * (insertChunks).
  */
 
 export interface DocumentRow {
