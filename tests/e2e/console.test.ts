@@ -2,9 +2,10 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
+import { sql } from "drizzle-orm";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../db/client";
+import { openDatabase, rowsOf } from "../../db/client";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../lib/auth/api-keys";
 import { listAudit } from "../../lib/auth/audit";
 import { loadConfig } from "../../lib/config";
@@ -476,6 +477,49 @@ describe("the console in a browser", () => {
       ["operator-key", "ok"],
       ["viewer-key", "denied"],
     ]);
+    await context.close();
+  });
+
+  it("pages the queue 50 entries at a time, older and newer; a forged cursor shows the first page", async () => {
+    await withDb((db) =>
+      db.execute(sql`
+        insert into dead_letters (kind, key, path, error_class, message, status, last_seen_at, resolved_at, resolution)
+        select 'document', 'document:e2e:paged-' || g || '.md', 'paged-' || g || '.md', 'internal',
+          'paged entry ' || g, 'discarded', now() - g * interval '1 minute', now(), 'e2e paging'
+        from generate_series(1, 60) g`),
+    );
+    const total = await withDb(
+      async (db) =>
+        rowsOf<{ n: number }>(
+          await db.execute(
+            sql`select count(*)::int as n from dead_letters where status = 'discarded'`,
+          ),
+        )[0]?.n ?? 0,
+    );
+    expect(total).toBeGreaterThanOrEqual(60);
+    expect(total).toBeLessThanOrEqual(100);
+    const context = await newContext();
+    const page = await signIn(context, keys.operator ?? "", "/dlq?status=discarded");
+    const rows = page.getByTestId("dlq-entry");
+    expect(await rows.count()).toBe(50);
+    expect(await page.getByRole("heading", { name: `Entries (${total})` }).count()).toBe(1);
+    const first = await rows.first().textContent();
+    const pages = page.getByRole("navigation", { name: "Pages of entries" });
+    await pages.getByRole("link", { name: "Older →" }).click();
+    await page.waitForURL(/before=/);
+    expect(await rows.count()).toBe(total - 50);
+    expect(await pages.getByRole("link", { name: "Older →" }).count()).toBe(0);
+    await pages.getByRole("link", { name: "← Newer" }).click();
+    await page.waitForURL(/after=/);
+    expect(await rows.count()).toBe(50);
+    expect(await rows.first().textContent()).toBe(first);
+    // A forged cursor is not a UUID: ignored, the first page.
+    const forged = await page.goto(
+      `${url}/dlq?status=discarded&before=${encodeURIComponent("' or 1=1--")}`,
+    );
+    expect(forged?.status()).toBe(200);
+    expect(await rows.count()).toBe(50);
+    expect(await rows.first().textContent()).toBe(first);
     await context.close();
   });
 
