@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
 import { listAlerts } from "../lib/alerts/records";
 import { listRunRows, overviewThroughput, throughput } from "../lib/console/queries";
@@ -11,7 +11,11 @@ import { checkHealth } from "../lib/health/check";
 import { sourcesMissingVectorIndex } from "../lib/index/vector-index";
 import { renderMetrics, resetMetricsCache } from "../lib/metrics/registry";
 import { measure } from "../lib/monitoring/monitor";
-import { latestStoredFigures, monitorIntervalMs } from "../lib/monitoring/series";
+import {
+  latestStoredFigures,
+  latestStoredFiguresQuery,
+  monitorIntervalMs,
+} from "../lib/monitoring/series";
 import { listSources } from "../lib/pipeline/source-records";
 import { dlqDepth, listDeadLetters } from "../lib/recovery/dlq";
 import { breakerStates } from "../lib/recovery/operator";
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
       );
     }
     if (args.has("--explain")) {
-      const statements: [string, string][] = [
+      const statements: [string, string | SQL][] = [
         [
           "sources with chunks in the space",
           `select s.id from sources s where exists (select 1 from chunks c where c.source_id = s.id and c.embedding_space = '${runtime.embedder.space}')`,
@@ -193,26 +197,7 @@ async function main(): Promise<void> {
         ],
         [
           "latestStoredFigures (the metrics scrape's one statement)",
-          `with tick as (
-            select max(at) as at from metric_samples
-            where name = 'documents_per_minute' and resolution = 'raw'
-              and at >= now() - interval '6 minutes' and at <= now() + interval '1 minute'
-          ), vectors as (
-            select max(at) as at from metric_samples
-            where name = 'vector_count' and resolution = 'raw'
-              and at > now() - interval '1 hour' and at <= now() + interval '1 minute'
-          )
-          select name, labels, value, extract(epoch from (select at from tick)) as tick
-            from metric_samples where resolution = 'raw' and at = (select at from tick)
-          union all
-          select name, labels, value, null from metric_samples
-            where name = 'vector_count' and resolution = 'raw'
-              and at = (select at from vectors) and at <> (select at from tick)
-          union all
-          (select name, labels, value, null from metric_samples
-            where name = 'replay_pass_rate' and resolution = 'raw'
-              and at > now() - interval '1 day' and at <= now() + interval '1 minute'
-            order by at desc limit 1)`,
+          latestStoredFiguresQuery(new Date(), monitorIntervalMs() + 60_000),
         ],
       ];
       for (const [name, statement] of statements) {
@@ -220,7 +205,9 @@ async function main(): Promise<void> {
         out(`-- ${name}`);
         try {
           const plan = rowsOf<{ "QUERY PLAN": string }>(
-            await db.execute(sql.raw(`explain analyze ${statement}`)),
+            await db.execute(
+              sql`explain analyze ${typeof statement === "string" ? sql.raw(statement) : statement}`,
+            ),
           );
           for (const row of plan) out(row["QUERY PLAN"]);
         } catch (error) {

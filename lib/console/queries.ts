@@ -44,14 +44,7 @@ export async function throughput(
   const count = hourly ? 24 : 30;
   const end = Math.floor(now.getTime() / bucketMs) * bucketMs + bucketMs;
   const start = end - count * bucketMs;
-  const rows = rowsOf<{
-    bucket: number;
-    runs: number;
-    failed_runs: number;
-    documents: number;
-    failed_documents: number;
-    cost: number;
-  }>(
+  const rows = rowsOf<BucketRow>(
     await db.execute(sql`
       select floor((extract(epoch from finished_at) * 1000 - ${start}) / ${bucketMs})::int as bucket,
              count(*)::int as runs,

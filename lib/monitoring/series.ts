@@ -1,5 +1,5 @@
 import { Cron } from "croner";
-import { and, asc, eq, gte, sql } from "drizzle-orm";
+import { and, asc, eq, gte, type SQL, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { metricSamples } from "../../db/schema";
 import { SCHEDULES } from "../workflows/events";
@@ -139,22 +139,15 @@ const TICK_MARKER = "documents_per_minute";
 const CLOCK_SKEW_MS = 60_000;
 
 /**
- * The figures of the monitor's latest tick, when it is at most `maxAgeMs` old: what it stored,
- * plus what it reused instead of storing (the hourly vector count) and what other workflows
- * record (the replay pass rate) — the same set computeFigures returns, read with three index
- * lookups instead of a scan of runs and chunks. Undefined when no tick is that recent.
+ * The statement behind latestStoredFigures (exported so the console profile can EXPLAIN the very
+ * statement the scrape runs).
  */
-export async function latestStoredFigures(
-  db: Database,
-  now: Date,
-  maxAgeMs: number,
-): Promise<{ at: Date; figures: Figure[] } | undefined> {
+export function latestStoredFiguresQuery(now: Date, maxAgeMs: number): SQL {
   const since = new Date(now.getTime() - maxAgeMs).toISOString();
   const until = new Date(now.getTime() + CLOCK_SKEW_MS).toISOString();
   const vectorsSince = new Date(now.getTime() - VECTOR_COUNT_MAX_AGE_MS).toISOString();
   const daySince = new Date(now.getTime() - 24 * 3600_000).toISOString();
-  const rows = rowsOf<{ name: string; labels: string; value: number; tick: unknown }>(
-    await db.execute(sql`
+  return sql`
       with tick as (
         select max(at) as at from metric_samples
         where name = ${TICK_MARKER} and resolution = 'raw'
@@ -175,7 +168,22 @@ export async function latestStoredFigures(
       (select name, labels, value, null from metric_samples
         where name = 'replay_pass_rate' and resolution = 'raw'
           and at > ${daySince}::timestamptz and at <= ${until}::timestamptz
-        order by at desc limit 1)`),
+        order by at desc limit 1)`;
+}
+
+/**
+ * The figures of the monitor's latest tick, when it is at most `maxAgeMs` old: what it stored,
+ * plus what it reused instead of storing (the hourly vector count) and what other workflows
+ * record (the replay pass rate) — the same set computeFigures returns, read with three index
+ * lookups instead of a scan of runs and chunks. Undefined when no tick is that recent.
+ */
+export async function latestStoredFigures(
+  db: Database,
+  now: Date,
+  maxAgeMs: number,
+): Promise<{ at: Date; figures: Figure[] } | undefined> {
+  const rows = rowsOf<{ name: string; labels: string; value: number; tick: unknown }>(
+    await db.execute(latestStoredFiguresQuery(now, maxAgeMs)),
   );
   const tick = rows.find((r) => r.tick !== null && r.tick !== undefined)?.tick;
   if (tick === undefined || tick === null) return undefined;
