@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { check, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
-export const ROLES = ["viewer", "operator", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from "./values";
+
+export { ROLES, type Role };
 
 /** Admin API keys. Only a SHA-256 of the secret is stored; the key is shown once at creation. */
 export const apiKeys = pgTable(

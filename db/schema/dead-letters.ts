@@ -15,22 +15,9 @@ import { sources } from "./sources";
 export const DEAD_LETTER_KINDS = ["document", "event"] as const;
 export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 
-/**
- * pending    waiting for the error-recovery workflow (after `next_attempt_at`, breaker closed)
- * redriven   released for another attempt (a document: the next sync of its source takes it;
- *            an event: sent again); back to pending if that fails too
- * parked     out of recoveries: waits for an operator (retry or discard)
- * resolved   a later attempt succeeded
- * discarded  an operator gave up on it, with a reason
- */
-export const DEAD_LETTER_STATUSES = [
-  "pending",
-  "redriven",
-  "parked",
-  "resolved",
-  "discarded",
-] as const;
-export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+import { DEAD_LETTER_STATUSES, type DeadLetterStatus } from "./values";
+
+export { DEAD_LETTER_STATUSES, type DeadLetterStatus };
 
 /**
  * The dead-letter queue: a document or an event that exhausted its retries. Holds references

@@ -15,15 +15,9 @@ import {
 import { indexingWork, timestamps } from "./columns";
 import { sources } from "./sources";
 
-export const RUN_STATUSES = [
-  "queued",
-  "running",
-  "succeeded",
-  "completed_with_errors",
-  "failed",
-  "cancelled",
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+import { RUN_STATUSES, type RunStatus } from "./values";
+
+export { RUN_STATUSES, type RunStatus };
 export type RunTrigger = "cli" | "webhook" | "schedule" | "admin" | "retry";
 export type RunMode = "full" | "incremental";
 

@@ -1,40 +1,11 @@
 /**
  * The value lists that command definitions name in their help text and check before any backend
- * is opened. They mirror db/schema, lib/config and lib/retention: importing those would load
- * drizzle and zod (about a second of CPU) for `ballast --help` and for every argument error.
- * tests/unit/cli-choices.test.ts checks that each list equals the one it mirrors; the types below
- * make the compiler reject a value the original does not have.
+ * is opened, from the modules that define them and import nothing (importing db/schema,
+ * lib/config or lib/retention themselves would load drizzle and zod — about a second of CPU —
+ * for `ballast --help` and for every argument error).
  */
-import type { DeadLetterStatus, RunStatus } from "../../db/schema";
-import type { Role } from "../auth/roles";
-import type { Mode } from "../config";
+import { DEAD_LETTER_STATUSES, ROLES, RUN_STATUSES } from "../../db/schema/values";
+import { MODES } from "../config/modes";
+import { DATASET_PREFIXES } from "../retention/dataset-prefixes";
 
-export const RUN_STATUSES: readonly RunStatus[] = [
-  "queued",
-  "running",
-  "succeeded",
-  "completed_with_errors",
-  "failed",
-  "cancelled",
-];
-
-export const DEAD_LETTER_STATUSES: readonly DeadLetterStatus[] = [
-  "pending",
-  "redriven",
-  "parked",
-  "resolved",
-  "discarded",
-];
-
-export const ROLES: readonly Role[] = ["viewer", "operator", "admin"];
-
-export const MODES: readonly Mode[] = ["development", "test", "staging", "production"];
-
-/** The prefixes of the archived datasets (lib/retention/datasets.ts DATASETS), in its order. */
-export const ARCHIVE_DATASETS: readonly string[] = [
-  "traces",
-  "ledger",
-  "outbox",
-  "webhooks",
-  "dlq",
-];
+export { DATASET_PREFIXES, DEAD_LETTER_STATUSES, MODES, ROLES, RUN_STATUSES };

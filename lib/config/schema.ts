@@ -6,8 +6,9 @@ import { parseDuration, RULE_IDS, type RuleSettings, type Severity } from "../mo
 import { BREAKER_DEFAULTS, parseBreakerOverrides } from "../resilience/breaker";
 import type { EnvSource } from "./env";
 
-export const MODES = ["development", "test", "staging", "production"] as const;
-export type Mode = (typeof MODES)[number];
+import { MODES, type Mode } from "./modes";
+
+export { MODES, type Mode };
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

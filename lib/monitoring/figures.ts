@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
+import { RUN_STATUSES } from "../../db/schema";
 import type { MonitoringConfig } from "../config";
 import type { RedisStore } from "../redis";
 import type { BreakerRegistry } from "../resilience/breaker";
@@ -105,14 +106,7 @@ export async function computeFigures(db: Database, options: FigureOptions): Prom
   );
   let processed15 = 0;
   let failed15 = 0;
-  for (const status of [
-    "queued",
-    "running",
-    "succeeded",
-    "completed_with_errors",
-    "failed",
-    "cancelled",
-  ]) {
+  for (const status of RUN_STATUSES) {
     const row = runRows.find((r) => r.status === status);
     add("sync_runs", n(row?.recent), { status });
     if (status === "queued" || status === "running")

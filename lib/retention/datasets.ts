@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { DatasetPrefix } from "./dataset-prefixes";
 
 /**
  * Tables whose old rows are archived to the archive store before they are deleted: each names
@@ -10,7 +11,7 @@ export interface Dataset {
   /** The table, also the dataset's name in archive_parts. */
   table: string;
   /** Key prefix in the archive store. */
-  prefix: string;
+  prefix: DatasetPrefix;
   timeColumn: string;
   idColumn: string;
   /** The id column's SQL type, for deleting archived rows by id (default text). */

@@ -17,6 +17,10 @@ const LIGHT = [
   /^\.\.\/(args|choices|context|output)$/,
   /^\.\/(args|choices|context|output)$/,
   /^\.\/commands\/[a-z-]+$/,
+  // Value lists that import nothing (lib/cli/choices.ts).
+  /^\.\.\/\.\.\/db\/schema\/values$/,
+  /^\.\.\/config\/modes$/,
+  /^\.\.\/retention\/dataset-prefixes$/,
 ];
 const IMPORT = /^import\s+(type\s+)?([\s\S]*?)\s+from\s+"([^"]+)";/gm;
 
@@ -52,5 +56,18 @@ describe("the CLI's command definitions", () => {
     }
     expect(heavy).toEqual([]);
     expect(files().length).toBeGreaterThan(20);
+  });
+
+  it("take their value lists from modules that import nothing", () => {
+    const valueModules = [
+      "db/schema/values.ts",
+      "lib/config/modes.ts",
+      "lib/retention/dataset-prefixes.ts",
+    ];
+    const root = path.join(import.meta.dirname, "../..");
+    for (const file of valueModules)
+      expect(readFileSync(path.join(root, file), "utf8"), file).not.toMatch(
+        /^\s*(import|export .* from)\b/m,
+      );
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../errors";
 import type { TraceView } from "../../traces/query";
-import { ARCHIVE_DATASETS } from "../choices";
+import { DATASET_PREFIXES } from "../choices";
 import type { CliContext } from "../context";
 import { formatDuration, table } from "../output";
 
@@ -114,7 +114,7 @@ export function registerTraceCommands(program: Command, ctx: CliContext): Comman
     .requiredOption("--day <YYYY-MM-DD>", "the UTC day")
     .option(
       "--dataset <name>",
-      `what to restore: ${ARCHIVE_DATASETS.join(", ")} (dlq: dead-letter entries with their attempts)`,
+      `what to restore: ${DATASET_PREFIXES.join(", ")} (dlq: dead-letter entries with their attempts)`,
       "traces",
     )
     .option("--dry-run", "verify the day's archives and count their rows; insert nothing")
