@@ -227,35 +227,33 @@ export async function measureConsole(options: {
       status(`console: ${page} p50 ${timings.at(-1)?.p50Ms} ms, p95 ${timings.at(-1)?.p95Ms} ms`);
     }
     const firstLoadJs: ConsoleMeasurement["firstLoadJs"] = [];
-    if (options.firstLoadJs === false)
-      return {
-        runs: options.runs,
-        chunks: seeded.chunks,
-        requestsPerPage: options.requests,
-        pages: timings,
-        firstLoadJs,
-      };
-    status("console: first-load JavaScript per page in Chromium");
-    const browser = await launchBrowser();
-    try {
-      for (const [page, target] of pages) {
-        const context = await browser.newContext();
-        const [name, value] = (cookie ?? "").split("=");
-        if (page !== "login")
-          await context.addCookies([{ name: name ?? "", value: value ?? "", url: app.url }]);
-        const tab = await context.newPage();
-        const scripts: Promise<number>[] = [];
-        tab.on("requestfinished", (request) => {
-          if (request.resourceType() === "script")
-            scripts.push(request.sizes().then((s) => s.responseBodySize));
-        });
-        await tab.goto(`${app.url}${target}`, { waitUntil: "networkidle" });
-        const sizes = await Promise.all(scripts);
-        firstLoadJs.push({ page, bytes: sizes.reduce((a, b) => a + b, 0), scripts: sizes.length });
-        await context.close();
+    if (options.firstLoadJs !== false) {
+      status("console: first-load JavaScript per page in Chromium");
+      const browser = await launchBrowser();
+      try {
+        for (const [page, target] of pages) {
+          const context = await browser.newContext();
+          const [name, value] = (cookie ?? "").split("=");
+          if (page !== "login")
+            await context.addCookies([{ name: name ?? "", value: value ?? "", url: app.url }]);
+          const tab = await context.newPage();
+          const scripts: Promise<number>[] = [];
+          tab.on("requestfinished", (request) => {
+            if (request.resourceType() === "script")
+              scripts.push(request.sizes().then((s) => s.responseBodySize));
+          });
+          await tab.goto(`${app.url}${target}`, { waitUntil: "networkidle" });
+          const sizes = await Promise.all(scripts);
+          firstLoadJs.push({
+            page,
+            bytes: sizes.reduce((a, b) => a + b, 0),
+            scripts: sizes.length,
+          });
+          await context.close();
+        }
+      } finally {
+        await browser.close();
       }
-    } finally {
-      await browser.close();
     }
     return {
       runs: options.runs,
