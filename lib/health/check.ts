@@ -1,8 +1,7 @@
-import { sources } from "../../db/schema";
 import { reuseFor } from "../cache/stale";
 import { isStrictMode } from "../config";
 import { errorMessage } from "../errors";
-import { chunksInSpace, vectorIndexExists } from "../index/vector-index";
+import { sourcesMissingVectorIndex } from "../index/vector-index";
 import { FallbackRedisStore } from "../redis/fallback";
 import { activeRunner, chooseRunner, getEmbeddedRunner } from "../runner";
 import { jobStats } from "../runner/jobs";
@@ -56,28 +55,6 @@ async function probe(
 }
 
 /**
- * Sources with at least `minChunks` (at least 1) chunks of the embedder's space and no valid
- * vector index for them (lib/index/vector-index.ts's sourcesMissingVectorIndex, catalogue
- * first): every source's index is looked up in the catalogue, and only a source without one
- * reads its chunks — at most `minChunks` rows through the source index. A source with its
- * index costs no read of chunks at all, where a join of sources with chunks by space read
- * every chunk of the space (290 ms at 100,000 chunks; bench/console-profile.ts).
- */
-async function sourcesWithoutVectorIndex(runtime: Runtime): Promise<string[]> {
-  const { db, embedder } = runtime;
-  const minChunks = Math.max(1, runtime.config.search.vectorIndexMinChunks);
-  const all = await db.select({ id: sources.id }).from(sources);
-  const missing: string[] = [];
-  for (const { id } of all) {
-    const target = { space: embedder.space, dimensions: embedder.dimensions, sourceId: id };
-    if (await vectorIndexExists(db, target)) continue;
-    if ((await chunksInSpace(db, target, minChunks)) < minChunks) continue;
-    missing.push(id);
-  }
-  return missing;
-}
-
-/**
  * Readiness of every dependency, with which backend it is and how long it took to answer.
  * The probes run concurrently (the database's statements queue on its connection; Redis, the
  * archive and the Inngest dev server answer meanwhile).
@@ -89,7 +66,11 @@ export async function checkHealth(runtime: Runtime): Promise<HealthReport> {
   const [database, redis, archive, choice] = await Promise.all([
     probe(async () => {
       const { latencyMs } = await runtime.database.ping();
-      const missing = await sourcesWithoutVectorIndex(runtime);
+      const missing = await sourcesMissingVectorIndex(
+        runtime.db,
+        runtime.embedder,
+        config.search.vectorIndexMinChunks,
+      );
       return missing.length === 0
         ? { latencyMs, detail: runtime.database.location }
         : {

@@ -86,24 +86,24 @@ export async function chunksInSpace(
 
 /**
  * Sources that have at least `minChunks` (at least 1) chunks of the space but no (valid)
- * index for them. Smaller sources are searched exactly by design: not missing.
+ * index for them. Smaller sources are searched exactly by design: not missing. Each source's
+ * index is looked up in the catalogue first; only a source without one reads its chunks, at
+ * most `minChunks` rows through the source index (health probes call this: a join of sources
+ * with chunks by space read every chunk of the space, 290 ms at 100,000 chunks —
+ * bench/console-profile.ts).
  */
 export async function sourcesMissingVectorIndex(
   db: Database,
   target: EmbeddingSpace,
   minChunks = 0,
 ): Promise<string[]> {
-  const sources = rowsOf<{ id: string }>(
-    await db.execute(sql`
-      select s.id from sources s
-      where exists (select 1 from chunks c where c.source_id = s.id and c.embedding_space = ${target.space})`),
-  );
+  const cap = Math.max(1, minChunks);
+  const sources = rowsOf<{ id: string }>(await db.execute(sql`select id from sources`));
   const missing: string[] = [];
   for (const { id } of sources) {
     const source = { ...target, sourceId: id };
-    // The catalogue first: a source with its index costs no count (health probes call this).
     if (await vectorIndexExists(db, source)) continue;
-    if (minChunks > 1 && (await chunksInSpace(db, source, minChunks)) < minChunks) continue;
+    if ((await chunksInSpace(db, source, cap)) < cap) continue;
     missing.push(id);
   }
   return missing;
