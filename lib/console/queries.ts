@@ -17,8 +17,10 @@ export interface ThroughputBucket {
   costUsd: number;
 }
 
+export type ThroughputRange = "24h" | "30d";
+
 export interface Throughput {
-  range: "24h" | "30d";
+  range: ThroughputRange;
   bucketMinutes: number;
   buckets: ThroughputBucket[];
   totals: {
@@ -30,20 +32,25 @@ export interface Throughput {
   };
 }
 
+/** A range's buckets: 24 hourly or 30 daily ones, the last holding `now`; start and end in ms. */
+function rangeWindow(range: ThroughputRange, now: Date) {
+  const bucketMs = range === "24h" ? 3600_000 : 86_400_000;
+  const count = range === "24h" ? 24 : 30;
+  const end = Math.floor(now.getTime() / bucketMs) * bucketMs + bucketMs;
+  return { bucketMs, count, start: end - count * bucketMs, end };
+}
+
 /**
  * Documents indexed, failures and cost per hour (24 h) or per day (30 d), from the runs that
  * finished in the range. Every bucket is present (zeros where nothing ran), oldest first.
  */
 export async function throughput(
   db: Database,
-  range: "24h" | "30d",
+  range: ThroughputRange,
   now = new Date(),
 ): Promise<Throughput> {
-  const hourly = range === "24h";
-  const bucketMs = hourly ? 3600_000 : 86_400_000;
-  const count = hourly ? 24 : 30;
-  const end = Math.floor(now.getTime() / bucketMs) * bucketMs + bucketMs;
-  const start = end - count * bucketMs;
+  const window = rangeWindow(range, now);
+  const { bucketMs, start, end } = window;
   const rows = rowsOf<BucketRow>(
     await db.execute(sql`
       select floor((extract(epoch from finished_at) * 1000 - ${start}) / ${bucketMs})::int as bucket,
@@ -57,7 +64,7 @@ export async function throughput(
         and finished_at < ${new Date(end).toISOString()}::timestamptz
       group by 1`),
   );
-  return bucketsOf(range, start, rows);
+  return bucketsOf(range, window, rows);
 }
 
 interface BucketRow {
@@ -70,9 +77,11 @@ interface BucketRow {
 }
 
 /** Every bucket of the range from its rows (zeros where none), oldest first, with totals. */
-function bucketsOf(range: "24h" | "30d", start: number, rows: BucketRow[]): Throughput {
-  const bucketMs = range === "24h" ? 3600_000 : 86_400_000;
-  const count = range === "24h" ? 24 : 30;
+function bucketsOf(
+  range: ThroughputRange,
+  { bucketMs, count, start }: ReturnType<typeof rangeWindow>,
+  rows: BucketRow[],
+): Throughput {
   const byBucket = new Map(rows.map((r) => [Number(r.bucket), r]));
   const buckets: ThroughputBucket[] = [];
   const totals = { runs: 0, failedRuns: 0, documents: 0, failedDocuments: 0, costUsd: 0 };
@@ -105,10 +114,10 @@ export async function overviewThroughput(
   db: Database,
   now = new Date(),
 ): Promise<{ day: Throughput; month: Throughput }> {
-  const hourEnd = Math.floor(now.getTime() / 3600_000) * 3600_000 + 3600_000;
-  const hourStart = hourEnd - 24 * 3600_000;
-  const dayEnd = Math.floor(now.getTime() / 86_400_000) * 86_400_000 + 86_400_000;
-  const dayStart = dayEnd - 30 * 86_400_000;
+  const hours = rangeWindow("24h", now);
+  const days = rangeWindow("30d", now);
+  const { start: hourStart, end: hourEnd } = hours;
+  const { start: dayStart, end: dayEnd } = days;
   const rows = rowsOf<BucketRow & { hourly: boolean }>(
     await db.execute(sql`
       with finished as (
@@ -135,7 +144,7 @@ export async function overviewThroughput(
   );
   const hourly = rows.filter((r) => r.hourly === true && r.bucket !== null);
   const daily = rows.filter((r) => r.hourly !== true && r.bucket !== null);
-  return { day: bucketsOf("24h", hourStart, hourly), month: bucketsOf("30d", dayStart, daily) };
+  return { day: bucketsOf("24h", hours, hourly), month: bucketsOf("30d", days, daily) };
 }
 
 export interface RunRow {
