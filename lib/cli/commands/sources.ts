@@ -1,11 +1,8 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../errors";
-import { collect, parsePositiveInt } from "../args";
+import { collect } from "../args";
 import type { CliContext } from "../context";
 import { shortSha, table } from "../output";
-
-// Re-exported for the commands that imported it from here.
-export { parsePositiveInt };
 
 /** --max-file-bytes: a whole number in MAX_FILE_BYTES_RANGE, named in the error otherwise. */
 async function parseMaxFileBytes(value: string | undefined): Promise<number | undefined> {
