@@ -3,7 +3,7 @@ import { and, asc, eq, isNull, lt, or } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { apiKeys } from "../../db/schema";
 import { NotFoundError, ValidationError } from "../errors";
-import { isRole, ROLES, type Role } from "./roles";
+import { assertRole, isRole, type Role } from "./roles";
 
 /**
  * Admin API keys look like `blst_<prefix>_<secret>`: the prefix finds the row, the secret is
@@ -37,10 +37,7 @@ export async function createApiKey(
     throw new ValidationError("key name must be 1-100 characters", [
       { path: "name", message: "length 1-100" },
     ]);
-  if (!isRole(input.role))
-    throw new ValidationError(`role must be one of ${ROLES.join(", ")}`, [
-      { path: "role", message: `got ${input.role}` },
-    ]);
+  assertRole(input.role);
   const prefix = randomBytes(9)
     .toString("base64url")
     .toLowerCase()

@@ -21,6 +21,7 @@ const LIGHT = [
   /^\.\.\/\.\.\/db\/schema\/values$/,
   /^\.\.\/config\/modes$/,
   /^\.\.\/retention\/dataset-prefixes$/,
+  /^\.\.\/\.\.\/auth\/roles$/,
 ];
 const IMPORT = /^import\s+(type\s+)?([\s\S]*?)\s+from\s+"([^"]+)";/gm;
 
@@ -63,11 +64,18 @@ describe("the CLI's command definitions", () => {
       "db/schema/values.ts",
       "lib/config/modes.ts",
       "lib/retention/dataset-prefixes.ts",
+      "lib/errors.ts",
     ];
     const root = path.join(import.meta.dirname, "../..");
     for (const file of valueModules)
       expect(readFileSync(path.join(root, file), "utf8"), file).not.toMatch(
         /^\s*(import|export .* from)\b/m,
       );
+    // The role check the keys command runs before the database opens: only those two.
+    const roles = readFileSync(path.join(root, "lib/auth/roles.ts"), "utf8");
+    expect([...roles.matchAll(IMPORT)].map((m) => m[3])).toEqual([
+      "../../db/schema/values",
+      "../errors",
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ValidationError } from "../../errors";
+import { assertRole } from "../../auth/roles";
 import { ROLES } from "../choices";
 import type { CliContext } from "../context";
 import { table } from "../output";
@@ -14,11 +14,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .requiredOption("--name <name>", "who or what the key is for")
     .option("--role <role>", `one of ${ROLES.join(", ")}`, "admin")
     .action(async (opts: { name: string; role: string }) => {
-      // createApiKey checks the same; checked here too so that a bad role opens no database.
-      if (!ROLES.includes(opts.role as (typeof ROLES)[number]))
-        throw new ValidationError(`role must be one of ${ROLES.join(", ")}`, [
-          { path: "role", message: `got ${opts.role}` },
-        ]);
+      assertRole(opts.role); // before the database opens (createApiKey checks it too)
       const { db } = await ctx.getRuntime();
       const [{ createApiKey }, { recordAudit }] = await Promise.all([
         import("../../auth/api-keys"),
