@@ -30,6 +30,11 @@ export async function openBenchRuntime(
   projectRoot: string,
   /** More variables (e.g. LEDGER_ENABLED=false for the ledger's overhead). */
   env: Record<string, string> = {},
+  /**
+   * Serve the database from a worker thread, as the app does (`next start`, `npm run up`):
+   * PGlite's work leaves this thread, which then talks to it over the Unix socket.
+   */
+  options: { serveDatabase?: boolean } = {},
 ): Promise<BenchRuntime> {
   const config = loadConfig({
     BALLAST_ENV: "development",
@@ -47,6 +52,7 @@ export async function openBenchRuntime(
   const runtime = await createRuntime(config, {
     log,
     migrationsFolder: path.join(projectRoot, "db", "migrations"),
+    serveDatabase: options.serveDatabase === true,
   });
   const embedTime: EmbedTimer = {
     ms: 0,
