@@ -189,13 +189,19 @@ export async function measureRecall(
   };
 }
 
-/** Share of the exact top k matched, counting results as similar as the exact k-th (ties). */
+/**
+ * Share of the exact top k matched, counting results as similar as the exact k-th (ties).
+ * Search reports similarities rounded to 4 decimals, so the exact k-th is compared at that
+ * precision too (comparing a rounded hit with the unrounded k-th counted a true tie as a miss
+ * half the time).
+ */
 function tieAwareShare(
   exact: { similarity: number }[],
   hits: { similarity: number | null }[],
 ): number {
   if (exact.length === 0) return 1;
-  const threshold = Number(exact[exact.length - 1]?.similarity ?? 0) - 1e-6;
+  const kth = Number(exact[exact.length - 1]?.similarity ?? 0);
+  const threshold = Math.round(kth * 10_000) / 10_000;
   const matched = hits.filter((h) => (h.similarity ?? -2) >= threshold).length;
   return Math.min(matched, exact.length) / exact.length;
 }
