@@ -149,15 +149,25 @@ export async function ensureVectorIndex(
 ): Promise<boolean> {
   assertTarget(target);
   const minChunks = Math.max(0, Math.trunc(options.minChunks ?? 0));
+  const drop = () => db.execute(sql.raw(`drop index if exists "${vectorIndexName(target)}"`));
+  // The catalogue first: a source that has its index only needs to know whether it shrank
+  // under half the threshold, counted up to that (after every sync of a large source: half
+  // the rows read, and no read at all without a threshold).
+  if (await vectorIndexExists(db, target)) {
+    if (minChunks > 1) {
+      const half = Math.ceil(minChunks / 2);
+      if ((await chunksInSpace(db, target, half)) < half) await drop();
+    }
+    return false;
+  }
   if (minChunks > 1) {
     const chunks = await chunksInSpace(db, target, minChunks);
     if (chunks < minChunks) {
-      if (chunks < minChunks / 2)
-        await db.execute(sql.raw(`drop index if exists "${vectorIndexName(target)}"`));
+      // Too small for one; an invalid index a failed build left goes under half, as a valid one would.
+      if (chunks < minChunks / 2) await drop();
       return false;
     }
   }
-  if (await vectorIndexExists(db, target)) return false;
   const name = vectorIndexName(target);
   const spaceLiteral = target.space.replace(/'/g, "''");
   const memory = options.maintenanceWorkMem;
@@ -189,6 +199,34 @@ export async function dropVectorIndex(db: Database, target: SourceVectorIndex): 
   assertTarget(target);
   await db.execute(sql.raw(`drop index if exists "${vectorIndexName(target)}"`));
   await db.execute(sql.raw(`drop index if exists "${legacyVectorIndexName(target.space)}"`));
+}
+
+/** True when the per-space index of earlier versions is still there (a database not yet upgraded). */
+export async function legacyVectorIndexExists(db: Database, space: string): Promise<boolean> {
+  const rows = rowsOf<{ n: number }>(
+    await db.execute(
+      sql`select count(*)::int as n from pg_class where relname = ${legacyVectorIndexName(space)}`,
+    ),
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * After a sync of one source: that source's index brought to its state (built, kept or
+ * dropped), and no other source read — their chunks did not change. All sources are brought
+ * to theirs only where the per-space index of earlier versions may have served them: still
+ * there (a database not yet upgraded), or dropped by this run's bulk load (`bulkLoad`; such a
+ * run costs a minute or more, the other sources' catalogue checks and counts a fraction of a
+ * second). Returns the sources indexed.
+ */
+export async function ensureSourceVectorIndexAfterSync(
+  db: Database,
+  target: SourceVectorIndex,
+  options: IndexBuildOptions & { bulkLoad: boolean },
+): Promise<string[]> {
+  if (options.bulkLoad || (await legacyVectorIndexExists(db, target.space)))
+    return ensureSpaceVectorIndexes(db, target, options);
+  return (await ensureVectorIndex(db, target, options)) ? [target.sourceId] : [];
 }
 
 /**

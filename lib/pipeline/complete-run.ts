@@ -1,4 +1,4 @@
-import { ensureSpaceVectorIndexes } from "../index/vector-index";
+import { ensureSourceVectorIndexAfterSync } from "../index/vector-index";
 import { mergePendingTermStats } from "../index/write";
 import type { PipelineDeps } from "./deps";
 import {
@@ -13,8 +13,8 @@ import {
 /**
  * Step 3 of a sync: make sure the source's vector index exists if the source is large enough
  * to have one (VECTOR_INDEX_MIN_CHUNKS; a bulk load dropped it, and building it once is far
- * cheaper than inserting into it row by row), then finalize. Only sources without an index
- * are built: the others' are left as they are. A small source gets none (searched exactly).
+ * cheaper than inserting into it row by row), then finalize. Only this source's index is
+ * looked at: the others' chunks did not change. A small source gets none (searched exactly).
  */
 export async function completeRun(
   deps: PipelineDeps,
@@ -28,13 +28,18 @@ export async function completeRun(
   // A bulk load's document frequencies (and any left by a run that died) join the index.
   await mergePendingTermStats(deps.db, run.sourceId);
   const started = performance.now();
-  const built = await ensureSpaceVectorIndexes(
+  const built = await ensureSourceVectorIndexAfterSync(
     deps.db,
-    { space: deps.embedder.space, dimensions: deps.embedder.dimensions },
+    {
+      space: deps.embedder.space,
+      dimensions: deps.embedder.dimensions,
+      sourceId: run.sourceId,
+    },
     {
       maintenanceWorkMem: deps.indexBuildMemory,
       concurrently: deps.concurrentIndexBuilds,
       minChunks: deps.vectorIndexMinChunks,
+      bulkLoad: run.bulkLoad,
     },
   );
   if (built.length > 0)

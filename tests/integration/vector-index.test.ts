@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rowsOf } from "../../db/client";
 import { checkHealth } from "../../lib/health/check";
@@ -28,6 +29,7 @@ describe("per-source vector indexes", () => {
   let alpha: SourceRecord;
   let beta: SourceRecord;
   let betaRepo: string;
+  let betaGit: Awaited<ReturnType<typeof createTestRepo>>;
   const indexOid = async (source: SourceRecord) => {
     const name = vectorIndexName({
       space: rt.embedder.space,
@@ -51,6 +53,7 @@ describe("per-source vector indexes", () => {
     await a.commit("alpha");
     const b = await createTestRepo();
     betaRepo = b.dir;
+    betaGit = b;
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) files[`src/beta${i}.ts`] = module(`beta${i}`, 8);
     await b.writeMany(files);
@@ -160,5 +163,42 @@ describe("per-source vector indexes", () => {
       sourceId: alpha.id,
     });
     expect(hits.length).toBe(3);
+  });
+
+  it("a sync of one source reads no other source's index state: each is kept at its own sync", async () => {
+    // alpha has no index (the test above dropped it). An incremental sync of beta neither
+    // reads alpha's chunks nor builds alpha's index; alpha's own next sync does.
+    await betaGit.writeMany({ "src/beta0.ts": module("betaZero", 9) });
+    await betaGit.commit("beta edit");
+    // Every statement the sync runs through db.execute, as sent (text and parameters).
+    const statements: string[] = [];
+    const dialect = (rt.db as unknown as { dialect: PgDialect }).dialect;
+    const counting = new Proxy(rt.db, {
+      get(target, key, receiver) {
+        if (key !== "execute") return Reflect.get(target, key, receiver);
+        return (query: Parameters<typeof target.execute>[0]) => {
+          const { sql: text, params } = dialect.sqlToQuery(query.getSQL());
+          statements.push(`${text} ${JSON.stringify(params)}`);
+          return target.execute(query);
+        };
+      },
+    });
+    const beta2 = await syncSourceLocally(
+      { ...rt.deps, db: counting },
+      { sourceId: beta.id, mode: "incremental" },
+    );
+    expect(beta2.error).toBeNull();
+    expect(beta2.status).toBe("succeeded");
+    expect(beta2.bulkLoad).toBe(false);
+    expect(beta2.processed).toBe(1);
+    expect(await indexOid(alpha)).toBeNull();
+    expect(statements.length).toBeGreaterThan(0);
+    expect(statements.some((s) => s.includes(alpha.id))).toBe(false);
+    expect(await sourcesMissingVectorIndex(rt.db, rt.embedder)).toEqual([alpha.id]);
+
+    const alpha2 = await syncSourceLocally(rt.deps, { sourceId: alpha.id, mode: "incremental" });
+    expect(alpha2.status).toBe("succeeded");
+    expect(await indexOid(alpha)).not.toBeNull();
+    expect(await sourcesMissingVectorIndex(rt.db, rt.embedder)).toEqual([]);
   });
 });
