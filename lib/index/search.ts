@@ -206,7 +206,9 @@ export async function searchChunks(
   const mode = request.mode ?? "hybrid";
   const ranking = { ...DEFAULT_RANKING, ...request.ranking };
   const vectorWeight = ranking.vectorWeight ?? vectorWeightFor(embedder);
-  const lexemes = await lexemeStatistics(db, queryTerms(query), request.sourceId);
+  // Vector mode is the vector side alone: no lexical stage, no lexical candidates scored.
+  const lexemes =
+    mode === "vector" ? [] : await lexemeStatistics(db, queryTerms(query), request.sourceId);
   const lexical = await lexicalSearch(db, lexemes, request.sourceId, Math.max(LEXICAL_POOL, k));
   const vectors =
     mode === "lexical"
