@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { eq, inArray, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import { type LedgerKind, ledgerEntries, sources } from "../../db/schema";
@@ -86,26 +85,27 @@ export interface IndexDigest {
  * The index digest of a source: a hash over its sorted `(path, chunk content hash)` pairs.
  * Two indexes with the same digest hold the same text under the same paths, chunked alike
  * (vectors and positions aside).
+ *
+ * Exactly: sha256 over `path \0 content_hash \n` for every chunk, in the order of path
+ * then content hash compared byte by byte in UTF-8 (Unicode code point order). Computed in
+ * the database, in one aggregate: every sync records it (lib/ledger/pipeline.ts), and reading
+ * a large source's pairs into JS cost more than the rest of a small incremental sync's
+ * finishing (315 ms at 53,419 chunks, against 108-150 ms here).
  */
 export async function indexDigest(db: Database, sourceId: string): Promise<IndexDigest> {
-  const pairs = await chunkPairs(db, sourceId);
-  return digestOf(pairs);
-}
-
-export function digestOf(pairs: [string, string][]): IndexDigest {
-  pairs.sort(comparePairs);
-  const hash = createHash("sha256");
-  const paths = new Set<string>();
-  for (const [path, contentHash] of pairs) {
-    hash.update(path).update("\0").update(contentHash).update("\n");
-    paths.add(path);
-  }
-  return { digest: hash.digest("hex"), documents: paths.size, chunks: pairs.length };
-}
-
-function comparePairs(a: [string, string], b: [string, string]): number {
-  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
-  return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+  const [row] = rowsOf<{ digest: string; documents: number; chunks: number }>(
+    await db.execute(sql`
+      select encode(sha256(coalesce(string_agg(
+          convert_to(path, 'UTF8') || '\\x00'::bytea || convert_to(content_hash, 'UTF8') || '\\x0a'::bytea,
+          ''::bytea order by path collate "C", content_hash collate "C"), ''::bytea)), 'hex') as digest,
+        count(distinct path)::int as documents, count(*)::int as chunks
+      from chunks where source_id = ${sourceId}`),
+  );
+  return {
+    digest: String(row?.digest ?? ""),
+    documents: Number(row?.documents ?? 0),
+    chunks: Number(row?.chunks ?? 0),
+  };
 }
 
 export async function chunkPairs(db: Database, sourceId: string): Promise<[string, string][]> {

@@ -177,7 +177,9 @@ describe("per-source vector indexes", () => {
       get(target, key, receiver) {
         if (key !== "execute") return Reflect.get(target, key, receiver);
         return (query: Parameters<typeof target.execute>[0]) => {
-          const { sql: text, params } = dialect.sqlToQuery(query.getSQL());
+          const { sql: text, params } = dialect.sqlToQuery(
+            typeof query === "string" ? sql.raw(query) : query.getSQL(),
+          );
           statements.push(`${text} ${JSON.stringify(params)}`);
           return target.execute(query);
         };
