@@ -110,7 +110,9 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
   // Document frequencies left pending by a bulk load that died join the index first, so this
   // run's deletions subtract from complete counts.
   await mergePendingTermStats(db, source.id);
-  const indexed = await indexedDocuments(db, source.id);
+  // What the index holds: every document for a listing, only the changed paths for a diff
+  // (an incremental plan reads what changed, not the whole source).
+  let indexed = new Map<string, IndexedDocument>();
   const items = new Map<string, PlanItem>();
   const upsert = (entry: { path: string; blobSha: string; size: number }) =>
     items.set(entry.path, {
@@ -141,6 +143,7 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
   let toCommit: string | null = null;
   if (head.state === "empty") {
     notes.push("the repository has no commits: every indexed document is removed");
+    indexed = await indexedDocuments(db, source.id);
     for (const path of indexed.keys()) remove(path);
   } else {
     toCommit = head.commit;
@@ -180,6 +183,11 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
       }
     }
     if (changes) {
+      indexed = await indexedDocuments(
+        db,
+        source.id,
+        changes.flatMap((c) => (c.type === "renamed" ? [c.path, c.oldPath] : [c.path])),
+      );
       for (const change of changes) {
         if (change.type === "removed") remove(change.path);
         else {
@@ -189,6 +197,7 @@ async function writePlan(deps: PipelineDeps, run: RunRecord): Promise<PlanOutcom
       }
       await addStaleAndFailed(db, source.id, configHash, items, upsert);
     } else {
+      indexed = await indexedDocuments(db, source.id);
       const listing: FileEntry[] = await reader.listFiles(head.commit);
       const present = new Set<string>();
       for (const entry of listing) {
@@ -309,14 +318,24 @@ interface IndexedDocument {
   configHash: string;
 }
 
+/** The source's indexed documents: all of them, or those at `paths`. */
 async function indexedDocuments(
   db: Database,
   sourceId: string,
+  paths?: string[],
 ): Promise<Map<string, IndexedDocument>> {
+  if (paths?.length === 0) return new Map();
   const rows = await db
     .select({ path: documents.path, blobSha: documents.blobSha, configHash: documents.configHash })
     .from(documents)
-    .where(eq(documents.sourceId, sourceId));
+    .where(
+      and(
+        eq(documents.sourceId, sourceId),
+        // One array parameter, however many paths a diff names (a list would hit the
+        // protocol's 65,535-parameter limit on a large merge).
+        paths ? sql`${documents.path} = any(${sql.param([...new Set(paths)])}::text[])` : undefined,
+      ),
+    );
   return new Map(rows.map((r) => [r.path, { blobSha: r.blobSha, configHash: r.configHash }]));
 }
 
