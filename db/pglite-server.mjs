@@ -25,10 +25,18 @@ const IDLE_OWNER_MS = workerData.idleOwnerMs ?? 60_000;
 const { PGlite } = await import("@electric-sql/pglite");
 const { vector } = await import("@electric-sql/pglite-pgvector");
 
+// The same settings as an in-process database (db/pglite.ts, PGLITE_SHARED_BUFFERS).
+const options = {
+  extensions: { vector },
+  startParams: [
+    ...PGlite.defaultStartParams,
+    ...(workerData.sharedBuffers ? ["-c", `shared_buffers=${workerData.sharedBuffers}`] : []),
+  ],
+};
 const db =
   workerData.dataDir === "memory://"
-    ? await PGlite.create({ extensions: { vector } })
-    : await PGlite.create(workerData.dataDir, { extensions: { vector } });
+    ? await PGlite.create(options)
+    : await PGlite.create(workerData.dataDir, options);
 
 /** The session lock: one owner at a time, FIFO waiters. */
 let owner = null;
