@@ -1,8 +1,8 @@
 import path from "node:path";
 import { Command } from "commander";
 import { type SearchMode, searchChunks } from "../lib/index/search";
-import { makeQueries } from "./search";
 import { openBenchRuntime } from "./runtime";
+import { makeQueries } from "./search";
 import { SqlTimer } from "./sql-timing";
 
 /**
@@ -20,6 +20,7 @@ const opts = new Command()
   .parse()
   .opts<{ dataDir: string; queries: string; mode: SearchMode; seed: string }>();
 
+const out = (line = "") => process.stdout.write(`${line}\n`);
 const ROOT = path.resolve(import.meta.dirname, "..");
 const bench = await openBenchRuntime(path.resolve(opts.dataDir), ROOT);
 try {
@@ -40,12 +41,12 @@ try {
   const entries = timer.stop(20);
   times.sort((a, b) => a - b);
   const q = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)] ?? 0;
-  console.log(
+  out(
     `${opts.mode}: ${times.length} queries, p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1)} ms`,
   );
-  console.log("PGlite time by statement (per query):");
+  out("PGlite time by statement (per query):");
   for (const e of entries)
-    console.log(
+    out(
       `${(e.ms / times.length).toFixed(2).padStart(8)} ms  ${String(Math.round((e.calls / times.length) * 10) / 10).padStart(5)}×  ${e.statement}`,
     );
 } finally {
