@@ -496,11 +496,11 @@ async function main(): Promise<void> {
     );
     report.check(
       "full sync",
-      "longest event-loop stall (monitorEventLoopDelay max)",
-      `${int(full.memory.eventLoopDelayMaxMs)} ms`,
-      full.memory.eventLoopDelayMaxMs,
+      "longest event-loop stall (event-loop delay or sampling gap)",
+      `${int(full.memory.stallMs)} ms`,
+      full.memory.stallMs,
       `< ${TARGETS.eventLoopStallMs} ms`,
-      full.memory.eventLoopDelayMaxMs < TARGETS.eventLoopStallMs,
+      full.memory.stallMs < TARGETS.eventLoopStallMs,
     );
 
     // 2. Incremental re-sync with 1% of the files changed.
@@ -680,10 +680,10 @@ async function main(): Promise<void> {
       report.check(
         "app process",
         "full sync, database in a worker thread: longest event-loop stall",
-        `${int(appSync.memory.eventLoopDelayMaxMs)} ms`,
-        appSync.memory.eventLoopDelayMaxMs,
+        `${int(appSync.memory.stallMs)} ms`,
+        appSync.memory.stallMs,
         `< ${TARGETS.eventLoopStallMs} ms`,
-        appSync.memory.eventLoopDelayMaxMs < TARGETS.eventLoopStallMs &&
+        appSync.memory.stallMs < TARGETS.eventLoopStallMs &&
           appSync.status === "succeeded",
       );
       const appPeak = phasePeak(appSync.memory);
@@ -730,10 +730,10 @@ async function main(): Promise<void> {
         report.check(
           "growth",
           `sync ${round}: longest event-loop stall`,
-          `${int(sync.memory.eventLoopDelayMaxMs)} ms`,
-          sync.memory.eventLoopDelayMaxMs,
+          `${int(sync.memory.stallMs)} ms`,
+          sync.memory.stallMs,
           `< ${TARGETS.eventLoopStallMs} ms`,
-          sync.memory.eventLoopDelayMaxMs < TARGETS.eventLoopStallMs,
+          sync.memory.stallMs < TARGETS.eventLoopStallMs,
         );
       }
       status(
@@ -1168,7 +1168,7 @@ async function measureAppSync(corpusRepo: string, dir: string): Promise<SyncMeas
     const source = await addGitSource(app, "bench-app", repo);
     const sync = await measureSync(app, source.id);
     status(
-      `app-mode full sync: ${seconds(sync.wallMs)}, ${int(sync.documentsPerMinute)} documents/min, longest stall ${int(sync.memory.eventLoopDelayMaxMs)} ms`,
+      `app-mode full sync: ${seconds(sync.wallMs)}, ${int(sync.documentsPerMinute)} documents/min, longest stall ${int(sync.memory.stallMs)} ms`,
     );
     return sync;
   } finally {
