@@ -397,6 +397,7 @@ async function main(): Promise<void> {
   let freshness: FreshnessMeasurement | undefined;
   let appSync: SyncMeasurement | undefined;
   let sideSearch: SearchMeasurement | undefined;
+  let sideVectorSearch: SearchMeasurement | undefined;
   let sideRecall: RecallMeasurement | undefined;
   let peer: { full: PeerSync; incremental: PeerSync; search: PeerSearch[] } | undefined;
   let evals: EvalSetResult[] = [];
@@ -562,6 +563,14 @@ async function main(): Promise<void> {
         k: 10,
         indexChunks: chunks,
       });
+      // The vector side alone, as LangChain's search is: the same queries, the recall below.
+      sideVectorSearch = await measureSearch(bench, {
+        queries: makeQueries(`${spec.seed}:side`, SEARCH_WARMUP + 100),
+        warmup: SEARCH_WARMUP,
+        k: 10,
+        indexChunks: chunks,
+        mode: "vector",
+      });
       sideRecall = await measureRecall(bench, {
         queries: makeQueries(`${spec.seed}:side-recall`, RECALL_QUERIES),
         k: 10,
@@ -655,6 +664,15 @@ async function main(): Promise<void> {
             "≤ at ≥ recall",
             sideSearch.p95Ms <= ps.p95Ms && atLeastRecall,
           );
+          if (sideVectorSearch)
+            report.check(
+              "vs LangChain",
+              `search p95 at ${int(sideVectorSearch.indexChunks)} / ${int(peer.full.chunks)} chunks: Ballast vector-only (ef_search ${sideRecall.efSearch}) / LangChain ef_search ${ps.efSearch} (recall@10 vs exact)`,
+              `${sideVectorSearch.p95Ms} ms (${sideRecall.recallAtK}) / ${ps.p95Ms} ms (${ps.recallAt10})`,
+              ratio(sideVectorSearch.p95Ms, ps.p95Ms),
+              "≤ at ≥ recall",
+              sideVectorSearch.p95Ms <= ps.p95Ms && atLeastRecall,
+            );
         }
       }
     } else {
@@ -1127,6 +1145,7 @@ async function main(): Promise<void> {
     searchByMode: largeSearch ?? null,
     sideBySide: {
       ballastSearch: sideSearch ?? null,
+      ballastVectorSearch: sideVectorSearch ?? null,
       ballastRecall: sideRecall ?? null,
       peer: peer ?? null,
     },
