@@ -701,8 +701,7 @@ async function main(): Promise<void> {
         `${int(appSync.memory.stallMs)} ms`,
         appSync.memory.stallMs,
         `< ${TARGETS.eventLoopStallMs} ms`,
-        appSync.memory.stallMs < TARGETS.eventLoopStallMs &&
-          appSync.status === "succeeded",
+        appSync.memory.stallMs < TARGETS.eventLoopStallMs && appSync.status === "succeeded",
       );
       // This process also holds the bench's own in-process database (above): the app's share
       // is what the sync added to the RSS it started from.
