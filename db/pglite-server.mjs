@@ -25,13 +25,10 @@ const IDLE_OWNER_MS = workerData.idleOwnerMs ?? 60_000;
 const { PGlite } = await import("@electric-sql/pglite");
 const { vector } = await import("@electric-sql/pglite-pgvector");
 
-// The same settings as an in-process database (db/pglite.ts, PGLITE_SHARED_BUFFERS).
+// The same settings as an in-process database (db/pglite.ts sends them).
 const options = {
   extensions: { vector },
-  startParams: [
-    ...PGlite.defaultStartParams,
-    ...(workerData.sharedBuffers ? ["-c", `shared_buffers=${workerData.sharedBuffers}`] : []),
-  ],
+  startParams: [...PGlite.defaultStartParams, ...(workerData.settings ?? [])],
 };
 const db =
   workerData.dataDir === "memory://"

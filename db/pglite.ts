@@ -64,10 +64,11 @@ export async function openPglite(
  */
 export const PGLITE_SHARED_BUFFERS = "256MB";
 
-/** PGlite's start parameters with Ballast's settings. */
-function startParams(defaults: readonly string[]): string[] {
-  return [...defaults, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`];
-}
+/**
+ * Ballast's settings, appended to PGlite's own start parameters wherever a PGlite starts: in
+ * this process, and in the app's worker (db/pglite-server.mjs, which gets them as workerData).
+ */
+const SETTINGS = ["-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`];
 
 async function openInProcess(
   dir: string,
@@ -81,7 +82,10 @@ async function openInProcess(
     import("drizzle-orm/pglite/migrator"),
   ]);
   const inMemory = dir === "memory://";
-  const options = { extensions: { vector }, startParams: startParams(PGlite.defaultStartParams) };
+  const options = {
+    extensions: { vector },
+    startParams: [...PGlite.defaultStartParams, ...SETTINGS],
+  };
   let client: InstanceType<typeof PGlite>;
   if (!inMemory) {
     // A new data directory starts from the template too, when one exists (it is made by the
@@ -303,7 +307,7 @@ async function serve(
     Worker: typeof WorkerType;
   };
   const worker = new Worker(serverScript(migrationsFolder), {
-    workerData: { dataDir: dir, socketDir, sharedBuffers: PGLITE_SHARED_BUFFERS },
+    workerData: { dataDir: dir, socketDir, settings: SETTINGS },
   });
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   await new Promise<void>((resolve, reject) => {
