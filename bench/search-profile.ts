@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Command } from "commander";
 import { type SearchMode, searchChunks } from "../lib/index/search";
+import { percentile } from "./load/drive";
 import { openBenchRuntime } from "./runtime";
 import { makeQueries } from "./search";
 import { SqlTimer } from "./sql-timing";
@@ -40,9 +41,8 @@ try {
   }
   const entries = timer.stop(20);
   times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)] ?? 0;
   out(
-    `${opts.mode}: ${times.length} queries, p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1)} ms`,
+    `${opts.mode}: ${times.length} queries, p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms, mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1)} ms`,
   );
   out("PGlite time by statement (per query):");
   for (const e of entries)
