@@ -11,7 +11,7 @@ import {
 } from "../../lib/index/vector-index";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
 import { syncSourceLocally } from "../../lib/workflows/sync-now";
-import { createTestRepo, removeTempDirs } from "../support/git-repo";
+import { createTestRepo, removeTempDirs, type TestRepo } from "../support/git-repo";
 import { freshFullSyncSnapshot, snapshotIndex } from "../support/index-snapshot";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
@@ -28,8 +28,7 @@ describe("per-source vector indexes", () => {
   let rt: TestRuntime;
   let alpha: SourceRecord;
   let beta: SourceRecord;
-  let betaRepo: string;
-  let betaGit: Awaited<ReturnType<typeof createTestRepo>>;
+  let betaGit: TestRepo;
   const indexOid = async (source: SourceRecord) => {
     const name = vectorIndexName({
       space: rt.embedder.space,
@@ -52,7 +51,6 @@ describe("per-source vector indexes", () => {
     });
     await a.commit("alpha");
     const b = await createTestRepo();
-    betaRepo = b.dir;
     betaGit = b;
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) files[`src/beta${i}.ts`] = module(`beta${i}`, 8);
@@ -92,7 +90,7 @@ describe("per-source vector indexes", () => {
     expect(pending[0]?.n).toBe(0);
     const bulkSnapshot = await snapshotIndex(rt.db, beta.id);
     expect(bulkSnapshot.terms.length).toBeGreaterThan(0);
-    expect(bulkSnapshot).toEqual(await freshFullSyncSnapshot(rt, betaRepo));
+    expect(bulkSnapshot).toEqual(await freshFullSyncSnapshot(rt, betaGit.dir));
     expect(await indexOid(alpha)).toBe(alphaIndex); // not rebuilt, not dropped
     // The per-space index is gone: every source has its own.
     const [legacy] = rowsOf<{ n: number }>(
