@@ -1,7 +1,10 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { entityKind, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { type CopyStreamQuery, from as copyFrom } from "pg-copy-streams";
 import type { Config } from "../lib/config";
 import { elapsedMs } from "../lib/timing";
 import { pgListener } from "./listen";
@@ -172,16 +175,17 @@ export function rowsOf<T>(result: unknown): T[] {
 }
 
 /**
- * The embedded database's bulk-load door: `COPY … FROM '/dev/blob'`, which PGlite feeds from a
- * Blob in the same call. Only an in-process PGlite has it (over a socket, node-postgres or
- * Neon, COPY FROM STDIN needs a stream protocol that drizzle does not expose); undefined for
- * every other driver, whose callers use ordinary statements instead.
+ * The bulk-load door: binary `COPY … FROM` a buffer, no row printed as text and parsed again.
+ * In-process PGlite reads it as `/dev/blob` (a Blob given with the call); node-postgres — a
+ * Postgres server, or the embedded database served over its socket (db/pglite-server.mjs
+ * answers COPY FROM STDIN) — streams it as COPY FROM STDIN (pg-copy-streams). Undefined for
+ * Neon's serverless driver, whose callers use ordinary statements instead.
  */
-export interface BlobCopy {
+export interface BinaryCopy {
   /** True inside a transaction (a savepoint can be taken). */
   readonly inTransaction: boolean;
-  /** Runs `statement` (a `COPY … FROM '/dev/blob'`) with `data` as the file. */
-  copyFrom(statement: string, data: Uint8Array<ArrayBuffer>): Promise<void>;
+  /** Loads `data`, in COPY's binary format, into `target`: a table and its column list. */
+  copyBinary(target: string, data: Uint8Array<ArrayBuffer>): Promise<void>;
   /** A statement without parameters or result (SAVEPOINT, RELEASE, ROLLBACK TO). */
   exec(statement: string): Promise<void>;
 }
@@ -191,22 +195,50 @@ interface PgliteLike {
   transaction?: unknown;
 }
 
-export function blobCopy(db: Database): BlobCopy | undefined {
+interface NodePgClientLike {
+  query(statement: string): Promise<unknown>;
+  query(stream: CopyStreamQuery): CopyStreamQuery;
+  /** Only a checked-out client (drizzle's transaction) has it; the pool has not. */
+  release?: unknown;
+}
+
+export function binaryCopy(db: Database): BinaryCopy | undefined {
   const session = (db as unknown as { session?: { client?: unknown } }).session;
   const kind = (session?.constructor as unknown as Record<symbol, unknown> | undefined)?.[
     entityKind
   ];
-  if (kind !== "PgliteSession") return undefined;
-  const client = session?.client as PgliteLike | undefined;
-  if (!client || typeof client.query !== "function") return undefined;
-  return {
-    // The PGlite instance has transaction(); a transaction object (drizzle's tx) has not.
-    inTransaction: typeof client.transaction !== "function",
-    async copyFrom(statement, data) {
-      await client.query(statement, [], { blob: new Blob([data]) });
-    },
-    async exec(statement) {
-      await client.query(statement);
-    },
-  };
+  if (kind === "PgliteSession") {
+    const client = session?.client as PgliteLike | undefined;
+    if (!client || typeof client.query !== "function") return undefined;
+    return {
+      // The PGlite instance has transaction(); a transaction object (drizzle's tx) has not.
+      inTransaction: typeof client.transaction !== "function",
+      async copyBinary(target, data) {
+        await client.query(`copy ${target} from '/dev/blob' with (format binary)`, [], {
+          blob: new Blob([data]),
+        });
+      },
+      async exec(statement) {
+        await client.query(statement);
+      },
+    };
+  }
+  if (kind === "NodePgSession") {
+    const client = session?.client as NodePgClientLike | undefined;
+    if (!client || typeof client.query !== "function") return undefined;
+    return {
+      inTransaction: typeof client.release === "function",
+      async copyBinary(target, data) {
+        const stream = client.query(copyFrom(`copy ${target} from stdin with (format binary)`));
+        await pipeline(
+          Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]),
+          stream,
+        );
+      },
+      async exec(statement) {
+        await client.query(statement);
+      },
+    };
+  }
+  return undefined;
 }

@@ -103,6 +103,19 @@ function notificationChannel(buffer, start) {
   return buffer.toString("utf8", from, buffer.indexOf(0, from));
 }
 
+/** A simple-protocol COPY reading from the client (the statement's `FROM STDIN` part). */
+const COPY_FROM_STDIN = /^\s*copy\s[\s\S]*\sfrom\s+stdin\b/i;
+const FROM_STDIN = /\sfrom\s+stdin\b/i;
+
+/** A simple Query message. */
+function queryMessage(text) {
+  const body = Buffer.from(`${text}\0`);
+  const head = Buffer.alloc(5);
+  head.write("Q", 0);
+  head.writeInt32BE(body.length + 4, 1);
+  return new Uint8Array(Buffer.concat([head, body]));
+}
+
 const LISTEN = /^\s*(UN)?LISTEN\s+("?)([A-Za-z_][A-Za-z0-9_]*|\*)\2\s*;?\s*$/i;
 
 function errorResponse(message) {
@@ -124,6 +137,8 @@ class Connection {
     this.started = false;
     this.closed = false;
     this.channels = new Set();
+    /** An unfinished COPY FROM STDIN: its statement and the data received so far. */
+    this.copyIn = null;
     this.queue = Promise.resolve();
     socket.setNoDelay(true);
     socket.on("data", (chunk) => this.onData(chunk));
@@ -159,6 +174,7 @@ class Connection {
 
   async handle({ startup, bytes }) {
     if (this.closed) return;
+    if (this.copyIn) return this.copyMessage(bytes);
     if (startup) {
       const code = bytes.readInt32BE(4);
       if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
@@ -183,16 +199,30 @@ class Connection {
           else this.channels.delete(match[3]);
         } else this.channels.add(match[3]);
       }
+      if (COPY_FROM_STDIN.test(text)) return this.startCopyIn(text);
     }
     await acquire(this);
     if (this.closed) return release(this);
+    await this.run(new Uint8Array(bytes));
+  }
+
+  /**
+   * Runs protocol messages through PGlite (with `blob` readable as /dev/blob for their
+   * duration) and forwards its answer; the session is released when PGlite is idle again.
+   */
+  async run(bytes, blob) {
     const parts = [];
     try {
-      await exclusive(() =>
-        db.execProtocolRawStream(new Uint8Array(bytes), {
-          onRawData: (data) => parts.push(Buffer.from(data)),
-        }),
-      );
+      await exclusive(async () => {
+        if (blob) await db._handleBlob(blob);
+        try {
+          await db.execProtocolRawStream(bytes, {
+            onRawData: (data) => parts.push(Buffer.from(data)),
+          });
+        } finally {
+          if (blob) await db._cleanupBlob();
+        }
+      });
     } catch (error) {
       this.socket.write(errorResponse(`embedded database error: ${error?.message ?? error}`));
       this.close();
@@ -221,6 +251,47 @@ class Connection {
     }
     if (keep.length > 0 && !this.socket.destroyed) this.socket.write(Buffer.concat(keep));
     if (sawReady && idle) release(this);
+  }
+
+  /**
+   * COPY … FROM STDIN, which PGlite cannot take over the protocol: this connection keeps the
+   * session, answers CopyInResponse, gathers the CopyData, and on CopyDone runs the same
+   * statement reading FROM '/dev/blob', whose answer (COPY n, or the error) goes back as is.
+   */
+  async startCopyIn(text) {
+    await acquire(this);
+    if (this.closed) return release(this);
+    this.copyIn = { statement: text.replace(FROM_STDIN, " from '/dev/blob'"), parts: [] };
+    const response = Buffer.alloc(8);
+    response.write("G", 0);
+    response.writeInt32BE(7, 1);
+    response.writeInt8(/\bbinary\b/i.test(text) ? 1 : 0, 5); // overall format
+    response.writeInt16BE(0, 6); // no per-column formats
+    this.socket.write(response);
+  }
+
+  async copyMessage(bytes) {
+    const type = bytes[0];
+    if (type === 0x64 /* d: CopyData */) {
+      this.copyIn.parts.push(bytes.subarray(5));
+      return;
+    }
+    if (type === 0x48 /* H */ || type === 0x53 /* S */) return; // ignored during COPY IN
+    const { statement, parts } = this.copyIn;
+    this.copyIn = null;
+    if (type === 0x63 /* c: CopyDone */) return this.run(queryMessage(statement), new Blob(parts));
+    // CopyFail, or a message COPY IN does not allow: the statement fails as Postgres fails it
+    // (in a transaction, which is then aborted), by raising the error in the session.
+    const reason =
+      type === 0x66 /* f */
+        ? bytes.toString("utf8", 5, bytes.length - 1)
+        : `unexpected message type '${String.fromCharCode(type)}' during COPY from stdin`;
+    const message = `COPY from stdin failed: ${reason}`.replace(/[$\0]/g, "").replace(/'/g, "''");
+    return this.run(
+      queryMessage(
+        `do $$begin raise exception using errcode = '57014', message = '${message}'; end$$`,
+      ),
+    );
   }
 
   close() {

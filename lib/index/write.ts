@@ -1,12 +1,11 @@
 import { sql } from "drizzle-orm";
-import { type BlobCopy, blobCopy, type Database, rowsOf } from "../../db/client";
+import { type BinaryCopy, binaryCopy, type Database, rowsOf } from "../../db/client";
 import { BinaryCopyWriter } from "./copy-binary";
 
 /**
  * Set-based writes to the index. Every statement handles a whole batch at once (arrays
  * through `unnest`), because per-row statements dominate the cost on the embedded database;
- * the chunks themselves, on the in-process embedded database, through binary COPY
- * (insertChunks).
+ * the chunks themselves through binary COPY where the driver has it (insertChunks).
  */
 
 export interface DocumentRow {
@@ -189,12 +188,12 @@ const CHUNK_COLUMNS =
  * Inserts chunks (a chunk id already stored is left as it is) and adds the inserted chunks'
  * lexemes to their source's document frequencies.
  *
- * Two paths, one result. On the embedded database in this process (PGlite), rows that carry
- * their lexeme weights go in through binary COPY: no vector or tsvector printed as text in JS
- * and parsed again in Postgres, which was most of a batch's write time (lib/index/copy-binary.ts).
- * The COPY runs under a savepoint; if a chunk id is already stored (COPY cannot skip
- * conflicts), it is rolled back and those rows take the other path. Everywhere else (Neon,
- * node-postgres, PGlite over its socket) one `insert … select from unnest(arrays)` per slice.
+ * Two paths, one result. Rows that carry their lexeme weights go in through binary COPY (the
+ * embedded database in this process or over its socket, and Postgres through node-postgres):
+ * no vector or tsvector printed as text in JS and parsed again in Postgres, which was most of a
+ * batch's write time (lib/index/copy-binary.ts). The COPY runs under a savepoint; if a chunk id
+ * is already stored (COPY cannot skip conflicts), it is rolled back and those rows take the
+ * other path: one `insert … select from unnest(arrays)` per slice, as on Neon's driver.
  */
 export async function insertChunks(
   db: Database,
@@ -202,7 +201,7 @@ export async function insertChunks(
   options: { deferStats?: boolean } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
-  const copy = blobCopy(db);
+  const copy = binaryCopy(db);
   const binary = copy !== undefined && rows.every((r) => r.lexemeWeights !== undefined);
   // The savepoint needs a transaction: one is opened when the caller gave none.
   if (binary && !copy.inTransaction)
@@ -247,7 +246,7 @@ const SAVEPOINT = "ballast_copy_chunks";
  * chunk id was already stored (nothing of the slice written: the caller inserts it the other
  * way). Any other error is thrown as the insert would have thrown it.
  */
-async function copyChunks(copy: BlobCopy, slice: ChunkRow[]): Promise<boolean> {
+async function copyChunks(copy: BinaryCopy, slice: ChunkRow[]): Promise<boolean> {
   const writer = new BinaryCopyWriter(slice.length * 4096);
   for (const r of slice) {
     const vector = typeof r.embedding === "string" ? parseVectorLiteral(r.embedding) : r.embedding;
@@ -273,10 +272,7 @@ async function copyChunks(copy: BlobCopy, slice: ChunkRow[]): Promise<boolean> {
   const data = writer.finish();
   await copy.exec(`savepoint ${SAVEPOINT}`);
   try {
-    await copy.copyFrom(
-      `copy chunks (${CHUNK_COLUMNS}) from '/dev/blob' with (format binary)`,
-      data,
-    );
+    await copy.copyBinary(`chunks (${CHUNK_COLUMNS})`, data);
   } catch (error) {
     if ((error as { code?: unknown }).code !== "23505") throw error;
     await copy.exec(`rollback to savepoint ${SAVEPOINT}`);

@@ -1,6 +1,14 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { sql } from "drizzle-orm";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobCopy, type Database, rowsOf } from "../../db/client";
+import { binaryCopy, type Database, type DatabaseHandle, rowsOf } from "../../db/client";
+import { openPglite } from "../../db/pglite";
 import { BinaryCopyWriter } from "../../lib/index/copy-binary";
 import { chunkLexemes } from "../../lib/index/lexical";
 import {
@@ -15,10 +23,12 @@ import { addSource } from "../../lib/pipeline/source-records";
 import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
 /**
- * The embedded database's binary COPY path for chunks (insertChunks with lexeme weights)
- * against the unnest insert (the path of every other driver): the same rows stored either
- * way read back identically, column by column, including hostile text; a chunk id already
- * stored makes the COPY fall back without losing or duplicating a row; counts stay exact.
+ * The binary COPY path for chunks (insertChunks with lexeme weights) against the unnest insert
+ * (the path of Neon's driver): the same rows stored either way read back identically, column by
+ * column, including hostile text; a chunk id already stored makes the COPY fall back without
+ * losing or duplicating a row; counts stay exact. Twice: on the embedded database in this
+ * process (COPY FROM '/dev/blob'), and served from a worker thread as the app serves it, where
+ * node-postgres streams COPY FROM STDIN and the server (db/pglite-server.mjs) answers it.
  */
 
 const HOSTILE = [
@@ -117,7 +127,10 @@ async function termStats(db: Database, sourceId: string) {
   return { terms, chunks: chunks?.chunks ?? 0 };
 }
 
-describe("chunk inserts: binary COPY (embedded) and unnest give the same rows", () => {
+describe.each([
+  { where: "in this process", serveDatabase: false },
+  { where: "served over its socket (COPY FROM STDIN)", serveDatabase: true },
+])("chunk inserts, $where: binary COPY and unnest give the same rows", ({ serveDatabase }) => {
   let rt: TestRuntime;
   const docs: Doc[] = [
     { path: "src/hostile's dir/sender.ts", contents: HOSTILE },
@@ -133,7 +146,7 @@ describe("chunk inserts: binary COPY (embedded) and unnest give the same rows", 
   const vectors: Float32Array[] = [];
 
   beforeAll(async () => {
-    rt = await createTestRuntime();
+    rt = await createTestRuntime({}, { serveDatabase });
     const texts = docs.flatMap((d) => d.contents);
     vectors.push(...(await rt.embedder.embedDocuments(texts)).vectors);
     // Awkward values as well: tiny, negative, many digits, exact zero.
@@ -148,8 +161,11 @@ describe("chunk inserts: binary COPY (embedded) and unnest give the same rows", 
     await rt?.close();
   });
 
-  it("is the in-process PGlite that offers the blob COPY", () => {
-    expect(blobCopy(rt.db)?.inTransaction).toBe(false);
+  it("offers the binary COPY, knowing whether it is in a transaction", async () => {
+    expect(binaryCopy(rt.db)?.inTransaction).toBe(false);
+    await rt.db.transaction(async (tx) => {
+      expect(binaryCopy(tx as unknown as Database)?.inTransaction).toBe(true);
+    });
   });
 
   it("stores identical rows, vectors, lexemes and term statistics both ways", async () => {
@@ -157,7 +173,6 @@ describe("chunk inserts: binary COPY (embedded) and unnest give the same rows", 
     const viaUnnest = await addSource(rt.db, { name: "via-unnest", kind: "git", location: "/x/b" });
     await rt.db.transaction(async (tx) => {
       const t = tx as unknown as Database;
-      expect(blobCopy(t)?.inTransaction).toBe(true);
       const ids = await addDocuments(t, viaCopy.id, docs);
       await insertChunks(t, rowsFor(rt, viaCopy.id, ids, docs, vectors, true));
     });
@@ -255,5 +270,81 @@ describe("chunk inserts: binary COPY (embedded) and unnest give the same rows", 
     expect(() => w.vector([])).toThrow(RangeError);
     expect(() => w.tsvector(["ok", "nul\0inside"], "AA")).toThrow(RangeError);
     expect(() => w.tsvector([""], "A")).toThrow(RangeError);
+  });
+});
+
+/**
+ * The served database's COPY FROM STDIN at the protocol's edges, through node-postgres and
+ * pg-copy-streams as a client uses them: text format, a client that gives up mid-COPY
+ * (CopyFail), a bad row, and the connection and session usable after each.
+ */
+describe("the served embedded database answers COPY FROM STDIN", () => {
+  let dir: string;
+  let handle: DatabaseHandle;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    dir = path.join(await mkdtemp(path.join(tmpdir(), "ballast-copy-served-")), "pglite");
+    handle = await openPglite(dir, path.resolve("db/migrations"), { serve: true });
+    const info = JSON.parse(await readFile(`${dir}.server.json`, "utf8")) as { socketDir: string };
+    pool = new pg.Pool({ host: info.socketDir, port: 5432, user: "postgres", max: 2 });
+    await pool.query("create table copy_probe (n int primary key, t text)");
+  }, 120_000);
+
+  afterAll(async () => {
+    await pool?.end();
+    await handle?.close();
+    await rm(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  const copyIn = (client: pg.PoolClient, statement: string, data: string) =>
+    pipeline(Readable.from([Buffer.from(data)]), client.query(copyFrom(statement)));
+
+  it("loads text-format rows, quoting and all", async () => {
+    const client = await pool.connect();
+    try {
+      await copyIn(client, "COPY copy_probe (n, t) FROM STDIN", "1\tone\n2\t\\N\n3\ttab\\there\n");
+      const { rows } = await client.query("select n, t from copy_probe order by n");
+      expect(rows).toEqual([
+        { n: 1, t: "one" },
+        { n: 2, t: null },
+        { n: 3, t: "tab\there" },
+      ]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it("fails a bad row with Postgres's error and keeps the connection usable", async () => {
+    const client = await pool.connect();
+    try {
+      await expect(
+        copyIn(client, "copy copy_probe (n, t) from stdin", "4\tfour\n1\tagain\n"),
+      ).rejects.toMatchObject({ code: "23505" });
+      expect((await client.query("select count(*)::int as n from copy_probe")).rows[0].n).toBe(3);
+    } finally {
+      client.release();
+    }
+  });
+
+  it("rolls back what a client abandons mid-COPY (CopyFail), aborting its transaction", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query("begin");
+      await client.query("insert into copy_probe values (10, 'before')");
+      const stream = client.query(copyFrom("copy copy_probe (n, t) from stdin"));
+      const failed = new Promise<Error>((resolve) => stream.on("error", resolve));
+      stream.write("11\televen\n");
+      stream.destroy(new Error("the client changed its mind"));
+      expect((await failed).message).toMatch(/changed its mind/);
+      await expect(client.query("select 1")).rejects.toThrow(/aborted/);
+      await client.query("rollback");
+      const { rows } = await client.query("select n from copy_probe where n >= 10");
+      expect(rows).toEqual([]);
+    } finally {
+      client.release();
+    }
+    // Another connection gets the session: nothing was left holding it.
+    expect((await pool.query("select count(*)::int as n from copy_probe")).rows[0].n).toBe(3);
   });
 });

@@ -106,7 +106,7 @@ function startEdgeProxy(
 /**
  * A database outage mid-batch: the embedded database server (its own process, reached over
  * the Postgres wire protocol through a TCP hop) is SIGKILLed while a batch's write
- * transaction is open — its documents already upserted, its chunk insert on the wire. The
+ * transaction is open — its documents already upserted, its chunk COPY on the wire. The
  * batch step fails with a retryable error; between the failed attempt and the retry the
  * database comes back (crash recovery) holding none of the failed attempt's rows; the retry
  * completes the batch, and the index equals a clean sync's.
@@ -145,7 +145,8 @@ describe("a database outage mid-batch", () => {
     proxy = await startEdgeProxy(
       () => socketPath,
       async (text, connectionLog) => {
-        if (!text.includes("insert into chunks (")) return;
+        // The chunks go in through binary COPY (or, after a conflict, an insert).
+        if (!text.includes("copy chunks (") && !text.includes("insert into chunks (")) return;
         chunkInserts++;
         // The second batch's chunk insert: its transaction is open, documents already upserted.
         if (chunkInserts !== 2 || killed || !database) return;
