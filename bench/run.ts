@@ -859,6 +859,12 @@ async function main(): Promise<void> {
         String(recall.scoreRatio),
         recall.scoreRatio,
       );
+      report.info(
+        "search",
+        "exact top 10 holding no query term (there by hash collisions alone)",
+        `${(recall.exactWithoutQueryTerm * 100).toFixed(1)} %`,
+        recall.exactWithoutQueryTerm,
+      );
     }
 
     // 3b. Search quality on every golden set.

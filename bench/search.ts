@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
+import { anyOf, HEADING_PREFIX, PATH_PREFIX, queryTerms } from "../lib/index/lexical";
 import { type SearchMode, searchChunks } from "../lib/index/search";
 import { vectorLiteral } from "../lib/index/write";
 import { Random } from "./corpus/random";
@@ -125,6 +126,12 @@ export interface RecallMeasurement {
    * worse the missed-for results are (1 = as good as exact).
    */
   scoreRatio: number;
+  /**
+   * Share of the exact top k that holds none of the query's terms (no lexeme in the body,
+   * path or symbol): chunks there only by hash collisions of the local embedder's buckets. No
+   * graph walk or term-driven candidate set finds them; only a full scan does.
+   */
+  exactWithoutQueryTerm: number;
 }
 
 /**
@@ -149,6 +156,8 @@ export async function measureRecall(
   const shares: number[] = [];
   const tieShares: number[] = [];
   const ratios: number[] = [];
+  let exactChunks = 0;
+  let exactWithoutTerm = 0;
   for (const query of options.queries) {
     const hits = await searchChunks(db, embedder, {
       query,
@@ -170,6 +179,15 @@ export async function measureRecall(
       );
     });
     if (exact.length === 0) continue;
+    const forms = queryTerms(query).flatMap((t) => [t, PATH_PREFIX + t, HEADING_PREFIX + t]);
+    const [withTerm] = rowsOf<{ n: number }>(
+      await db.execute(sql`
+        select count(*)::int as n from chunks
+        where id = any(${sql.param(exact.map((r) => r.id))}::text[])
+          and ${forms.length > 0 ? sql`lexemes @@ ${anyOf(forms)}::tsquery` : sql`false`}`),
+    );
+    exactChunks += exact.length;
+    exactWithoutTerm += exact.length - Number(withTerm?.n ?? 0);
     shares.push(exact.filter((r) => approximate.has(r.id)).length / exact.length);
     tieShares.push(tieAwareShare(exact, hits));
     const mean = (values: number[]) =>
@@ -186,6 +204,7 @@ export async function measureRecall(
     minRecall: round3(Math.min(...shares, 1)),
     recallWithTies: round3(tieShares.reduce((a, b) => a + b, 0) / Math.max(1, tieShares.length)),
     scoreRatio: round3(ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length)),
+    exactWithoutQueryTerm: round3(exactWithoutTerm / Math.max(1, exactChunks)),
   };
 }
 
