@@ -168,6 +168,15 @@ function describeUrl(url: string | undefined): string {
   return `${parsed.host}${parsed.pathname}`;
 }
 
+/** Whether the driver's error (or one it causes: drizzle wraps them) has this SQLSTATE. */
+export function hasSqlState(error: unknown, code: string): boolean {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 4; depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** Rows of a raw query, whatever the driver's result shape. */
 export function rowsOf<T>(result: unknown): T[] {
   if (Array.isArray(result)) return result as T[];

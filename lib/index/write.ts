@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type BinaryCopy, binaryCopy, type Database, rowsOf } from "../../db/client";
+import { type BinaryCopy, binaryCopy, type Database, hasSqlState, rowsOf } from "../../db/client";
 import { BinaryCopyWriter } from "./copy-binary";
 
 /**
@@ -274,7 +274,7 @@ async function copyChunks(copy: BinaryCopy, slice: ChunkRow[]): Promise<boolean>
   try {
     await copy.copyBinary(`chunks (${CHUNK_COLUMNS})`, data);
   } catch (error) {
-    if ((error as { code?: unknown }).code !== "23505") throw error;
+    if (!hasSqlState(error, "23505")) throw error;
     await copy.exec(`rollback to savepoint ${SAVEPOINT}`);
     await copy.exec(`release savepoint ${SAVEPOINT}`);
     return false;

@@ -1,3 +1,4 @@
+import { mergeLexicalPendingList } from "../index/lexical-index";
 import { ensureSourceVectorIndexAfterSync } from "../index/vector-index";
 import { mergePendingTermStats } from "../index/write";
 import type { PipelineDeps } from "./deps";
@@ -13,8 +14,10 @@ import {
 /**
  * Step 3 of a sync: make sure the source's vector index exists if the source is large enough
  * to have one (VECTOR_INDEX_MIN_CHUNKS; a bulk load dropped it, and building it once is far
- * cheaper than inserting into it row by row), then finalize. Only this source's index is
- * looked at: the others' chunks did not change. A small source gets none (searched exactly).
+ * cheaper than inserting into it row by row), merge the lexical index's pending entries (what
+ * the sync's inserts left for every search to scan: lexical-index.ts), then finalize. Only this
+ * source's vector index is looked at: the others' chunks did not change. A small source gets
+ * none (searched exactly).
  */
 export async function completeRun(
   deps: PipelineDeps,
@@ -47,5 +50,6 @@ export async function completeRun(
       { runId, sources: built, ms: Math.round(performance.now() - started) },
       "vector index built",
     );
+  await mergeLexicalPendingList(deps.db);
   return finalizeRun(deps.db, runId, { dlq: deps.dlq, ...options });
 }

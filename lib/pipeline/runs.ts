@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { type Database, rowsOf } from "../../db/client";
+import { type Database, hasSqlState, rowsOf } from "../../db/client";
 import {
   type RunMode,
   type RunStatus,
@@ -183,12 +183,7 @@ async function runningRunOf(db: Database, sourceId: string): Promise<RunRecord |
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  let current: unknown = error;
-  while (current && typeof current === "object") {
-    if ((current as { code?: string }).code === "23505") return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
+  return hasSqlState(error, "23505");
 }
 
 export async function heartbeat(db: Database, runId: string): Promise<void> {
