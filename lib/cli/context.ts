@@ -19,12 +19,18 @@ export class CliContext {
     readonly root?: string,
   ) {}
 
-  getRuntime(): Promise<Runtime> {
-    if (!this.runtime) this.runtime = this.openRuntime();
+  /**
+   * The backends, opened on first use. `serveDatabase`: the embedded database runs in a
+   * worker thread, as the app runs it, so that a long statement (a vector index build) never
+   * blocks this thread: progress keeps moving and Ctrl-C is heard. Only the first call's
+   * options count; a database that another process serves is connected to either way.
+   */
+  getRuntime(options: { serveDatabase?: boolean } = {}): Promise<Runtime> {
+    if (!this.runtime) this.runtime = this.openRuntime(options.serveDatabase === true);
     return this.runtime;
   }
 
-  private async openRuntime(): Promise<Runtime> {
+  private async openRuntime(serveDatabase: boolean): Promise<Runtime> {
     const [{ getConfig }, { createLogger }, { createRuntime }] = await Promise.all([
       import("../config"),
       import("../log/logger"),
@@ -44,6 +50,7 @@ export class CliContext {
     return createRuntime(config, {
       log,
       migrationsFolder: this.migrationsFolder(),
+      serveDatabase,
     });
   }
 

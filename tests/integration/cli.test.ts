@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
+import { openPglite } from "../../db/pglite";
 import {
   allOutput,
   type CliResult,
@@ -659,17 +660,16 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
       await Promise.all(servers.map((server) => server.close()));
     });
 
-    it.sequential("a second CLI process on the same data dir gets 'in use by another process'", async ({
+    it.sequential("a second CLI process during a sync uses the database the sync serves", async ({
       expect,
     }) => {
       const { server, sync } = await parkedSync(dataDir);
       try {
-        // The sync holds PGlite open while it waits for the git server.
+        // The sync serves PGlite from its worker thread while it waits for the git server:
+        // another CLI process connects through the socket instead of being refused.
         const second = await runCli(["sources", "list"], { dataDir });
-        expect(second.code, describeResult(second)).toBe(1);
-        expect(second.stderr).toContain("in use by another process");
-        expect(second.stderr).toContain(`pid ${sync.pid}`);
-        expect(second.stdout).toBe("");
+        expect(second.code, describeResult(second)).toBe(0);
+        expect(second.stderr).not.toContain("in use by another process");
       } finally {
         server.release();
       }
@@ -679,6 +679,24 @@ describe("ballast CLI (child process)", { timeout: 180_000 }, () => {
       expect(keyValues(done.stdout).get("indexed")).toBe("2");
 
       syncedUrl = server.url;
+    });
+
+    it.sequential("a process holding the database in-process refuses a second one, naming its pid", async ({
+      expect,
+    }) => {
+      const lockDir = await migratedDataDir("ballast-cli-held-");
+      const holder = await openPglite(path.join(lockDir, "pglite"), path.resolve("db/migrations"), {
+        serve: false,
+      });
+      try {
+        const second = await runCli(["sources", "list"], { dataDir: lockDir });
+        expect(second.code, describeResult(second)).toBe(1);
+        expect(second.stderr).toContain("in use by another process");
+        expect(second.stderr).toContain(`pid ${process.pid}`);
+        expect(second.stdout).toBe("");
+      } finally {
+        await holder.close();
+      }
     });
 
     it.sequential("afterwards the database is intact; a lock left by a dead process does not block", async ({

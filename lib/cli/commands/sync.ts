@@ -30,7 +30,8 @@ export function registerSyncCommand(program: Command, ctx: CliContext): void {
         abort.abort(new Error("cancelled"));
       };
       process.on("SIGINT", onSigint);
-      const runtime = await ctx.getRuntime();
+      // The database in a worker thread: the index build at the end does not freeze this one.
+      const runtime = await ctx.getRuntime({ serveDatabase: true });
       const deps = await ctx.deps();
       const [{ describeRun }, { redactLocation }, { syncSourceLocally }, cliProgress] =
         await Promise.all([
