@@ -137,7 +137,7 @@ const program = new Command()
   .option("--skip-freshness", "skip the freshness measure (pushes through the running app)")
   .option(
     "--skip-app-sync",
-    "skip the full sync with the database served from a worker thread, as the app runs it",
+    "skip the full sync with the database served from a worker thread, as `ballast sync` and the app run it (the full-sync targets are checked on it)",
   )
   .option("--skip-console", "skip the console pages (10,000 runs seeded, every page timed)")
   .option(
@@ -438,13 +438,14 @@ async function main(): Promise<void> {
       `full sync: ${seconds(full.wallMs)}, ${int(full.documentsPerMinute)} documents/min, ${int(chunksAfterFull)} chunks`,
     );
     const fullPeak = phasePeak(full.memory);
-    report.check(
+    // The database in this thread (the library's embedded default): the incremental, growth
+    // and search figures below use it. `ballast sync` and the app serve it from a worker
+    // thread: their full sync (2c) is the one the targets are checked on.
+    report.info(
       "full sync",
-      "documents / minute",
+      "documents / minute (database in this thread)",
       int(full.documentsPerMinute),
       full.documentsPerMinute,
-      `≥ ${int(TARGETS.documentsPerMinute)}`,
-      full.documentsPerMinute >= TARGETS.documentsPerMinute && full.status === "succeeded",
     );
     report.check(
       "full sync",
@@ -495,13 +496,11 @@ async function main(): Promise<void> {
       "RSS at start / end; process maxRSS",
       `${mib(full.memory.rssAtStartBytes)} / ${mib(full.memory.rssAtEndBytes)}; ${mib(full.memory.maxRssBytes)}${full.memory.maxRssBytes > full.memory.maxRssAtStartBytes ? "" : " (set before the sync)"}`,
     );
-    report.check(
+    report.info(
       "full sync",
-      "longest event-loop stall (event-loop delay or sampling gap)",
+      "longest event-loop stall (event-loop delay or sampling gap; this thread runs the database)",
       `${int(full.memory.stallMs)} ms`,
       full.memory.stallMs,
-      `< ${TARGETS.eventLoopStallMs} ms`,
-      full.memory.stallMs < TARGETS.eventLoopStallMs,
     );
 
     // 2. Incremental re-sync with 1% of the files changed.
@@ -679,24 +678,27 @@ async function main(): Promise<void> {
       report.skip("vs LangChain", "LangChain indexing API", "", "skipped (--no-peer)");
     }
 
-    // 2c. The same full sync as the app runs it: the database served from a worker thread.
+    // 2c. The same full sync as `ballast sync` and the app run it: the database served from a
+    // worker thread. The full-sync targets are checked here.
     if (opts.skipAppSync) {
       report.skip(
-        "app process",
+        "CLI and app",
         "full sync, database in a worker thread",
         "",
         "skipped (--skip-app-sync)",
       );
     } else {
       appSync = await measureAppSync(corpus.repoDir, path.join(tmp, "app"));
-      report.info(
-        "app process",
+      report.check(
+        "CLI and app",
         "full sync, database in a worker thread: documents / minute",
         `${int(appSync.documentsPerMinute)} (${seconds(appSync.wallMs)}; plan ${seconds(appSync.phases.planMs)}, batches ${seconds(appSync.phases.batchesMs)}, finishing ${seconds(appSync.phases.finishingMs)})`,
         appSync.documentsPerMinute,
+        `≥ ${int(TARGETS.documentsPerMinute)}`,
+        appSync.documentsPerMinute >= TARGETS.documentsPerMinute && appSync.status === "succeeded",
       );
       report.check(
-        "app process",
+        "CLI and app",
         "full sync, database in a worker thread: longest event-loop stall",
         `${int(appSync.memory.stallMs)} ms`,
         appSync.memory.stallMs,
@@ -707,7 +709,7 @@ async function main(): Promise<void> {
       // is what the sync added to the RSS it started from.
       const appPeak = phasePeak(appSync.memory);
       report.info(
-        "app process",
+        "CLI and app",
         "  RSS at start → peak (this process also holds the in-process database above)",
         `${gib(appSync.memory.rssAtStartBytes)} → ${gib(appPeak)} (+${gib(appPeak - appSync.memory.rssAtStartBytes)})`,
         appPeak - appSync.memory.rssAtStartBytes,
@@ -751,13 +753,11 @@ async function main(): Promise<void> {
           `≥ ${int(TARGETS.growthDocumentsPerMinute)}`,
           sync.documentsPerMinute >= TARGETS.growthDocumentsPerMinute,
         );
-        report.check(
+        report.info(
           "growth",
-          `sync ${round}: longest event-loop stall`,
+          `sync ${round}: longest event-loop stall (this thread runs the database)`,
           `${int(sync.memory.stallMs)} ms`,
           sync.memory.stallMs,
-          `< ${TARGETS.eventLoopStallMs} ms`,
-          sync.memory.stallMs < TARGETS.eventLoopStallMs,
         );
       }
       status(
@@ -1184,10 +1184,10 @@ async function main(): Promise<void> {
 /** Trace rows the archive measure seeds: --trace-rows, else 1,000,000 (100,000 with --quick). */
 /**
  * A full sync of a fresh clone of the corpus into a fresh database served from a worker
- * thread, as the app (`next start`, `npm run up`) runs its syncs: this thread does the
- * reading, chunking and embedding, and talks to PGlite over the Unix socket. Its longest
- * event-loop stall is the app process's, which the in-process figures above (PGlite on this
- * thread, as the CLI runs it) do not show.
+ * thread, as `ballast sync` and the app (`next start`, `npm run up`) run their syncs: this
+ * thread does the reading, chunking and embedding, and talks to PGlite over the Unix socket
+ * (chunks through COPY FROM STDIN). Its longest event-loop stall is theirs, which the
+ * in-process figures above (PGlite on this thread) do not show.
  */
 async function measureAppSync(corpusRepo: string, dir: string): Promise<SyncMeasurement> {
   const repo = path.join(dir, "repo");
