@@ -39,6 +39,12 @@ const SATURATION_STEPS = [0.7, 1.1, 1.5, 1.9] as const;
 export const LABEL_WEIGHTS = SATURATION_STEPS.map((s) => s / 2);
 /** Multiply a ts_rank value by this to get the saturation back. */
 export const RANK_TO_SATURATION = 2 * (Math.PI ** 2 / 6);
+/**
+ * ts_rank of a path or symbol lexeme (one position, label D) as Postgres computes it (in
+ * float4): the same for every chunk holding it, so a lookup of such a lexeme needs no ts_rank
+ * and reads no tsvector.
+ */
+export const PRESENCE_RANK = Math.fround((LABEL_WEIGHTS[0] ?? 0) / 1.64493406685);
 
 export const PATH_PREFIX = "p:";
 export const HEADING_PREFIX = "h:";

@@ -8,6 +8,7 @@ import {
   LABEL_WEIGHTS,
   lexemeQuery,
   PATH_PREFIX,
+  PRESENCE_RANK,
   queryTerms,
   RANK_TO_SATURATION,
 } from "./lexical";
@@ -222,7 +223,10 @@ export async function searchChunks(
 
   const lexicalRank = new Map(lexical.map((r, i) => [r.id, i + 1]));
   const lexicalById = new Map(lexical.map((r) => [r.id, r]));
-  const vectorOrder = [...vectors.entries()].sort((a, b) => b[1] - a[1]);
+  // Equal similarities (duplicate chunks) in id order: rows come back in no set order.
+  const vectorOrder = [...vectors.entries()].sort(
+    (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0),
+  );
   const vectorRank = new Map(vectorOrder.map(([id], i) => [id, i + 1]));
   const ids =
     mode === "lexical"
@@ -375,14 +379,18 @@ async function lexicalSearch(
     }
     entry.set(lexeme, rank);
   };
+  // A body lexeme's rank is read from its label (ts_rank decompresses the chunk's tsvector);
+  // a path or symbol lexeme's is the same everywhere, so its lookup stays in the GIN index and
+  // the heap row's id.
+  const rankOf = (l: Lexeme) =>
+    l.field === "body"
+      ? sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`
+      : sql.raw(`${PRESENCE_RANK}::float4`);
   const postingsRows = rowsOf<{ i: number; id: string; rank: number }>(
     await db.execute(
       sql.join(
         selected.map(
-          (
-            l,
-            i,
-          ) => sql`(select ${sql.raw(String(i))} as i, c.id, ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0) as rank
+          (l, i) => sql`(select ${sql.raw(String(i))} as i, c.id, ${rankOf(l)} as rank
             from chunks c where c.lexemes @@ ${lexemeQuery(l.lexeme)}::tsquery ${sourceFilter})`,
         ),
         sql` union all `,

@@ -1,7 +1,10 @@
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as searchGet } from "../../app/api/search/route";
+import { rowsOf } from "../../db/client";
 import { createApiKey } from "../../lib/auth/api-keys";
-import { type SearchHit, searchChunks } from "../../lib/index/search";
+import { LABEL_WEIGHTS, lexemeQuery, PATH_PREFIX, PRESENCE_RANK } from "../../lib/index/lexical";
+import { PATH_WEIGHT, type SearchHit, SYMBOL_WEIGHT, searchChunks } from "../../lib/index/search";
 import { addSource, type SourceRecord } from "../../lib/pipeline/source-records";
 import { setRuntime } from "../../lib/runtime";
 import { syncSourceLocally } from "../../lib/workflows/sync-now";
@@ -105,6 +108,27 @@ describe("hybrid search", () => {
     const plainTest = unweighted.find((h) => h.path === "tests/retry.test.ts");
     expect(plainTest?.why.pathWeight).toBe(1);
     expect(plainTest?.score).toBeGreaterThan(test?.score ?? 1);
+  });
+
+  it("weighs a path or symbol term found without ts_rank exactly as ts_rank would", async () => {
+    // Path and symbol lexemes have one position, label D: their rank is a constant, so their
+    // postings are read without decompressing the tsvector. The explanation's weights must be
+    // what ts_rank would have given (idf × field weight, through the same float4 value).
+    const [row] = rowsOf<{ same: boolean }>(
+      await rt.db.execute(
+        sql`select ts_rank(${sql.raw(`'{${LABEL_WEIGHTS.join(",")}}'::float4[]`)}, lexemes, ${lexemeQuery(`${PATH_PREFIX}retri`)}::tsquery, 0)
+                   = ${sql.raw(`${PRESENCE_RANK}::float4`)} as same
+            from chunks where path = 'src/retry.ts' limit 1`,
+      ),
+    );
+    expect(row?.same).toBe(true);
+    const hits = await search("retry cache");
+    const retry = hits.find((h) => h.path === "src/retry.ts");
+    const pathTerm = retry?.why.lexical.terms.find((t) => t.field === "path" && t.term === "retri");
+    expect(pathTerm).toBeDefined();
+    expect(pathTerm?.weight).toBeCloseTo((pathTerm?.idf ?? 0) * PATH_WEIGHT, 3);
+    const symbolTerm = retry?.why.lexical.terms.find((t) => t.field === "symbol");
+    expect(symbolTerm?.weight).toBeCloseTo((symbolTerm?.idf ?? 0) * SYMBOL_WEIGHT, 3);
   });
 
   it("finds words in other forms (stems) and identifier parts", async () => {
