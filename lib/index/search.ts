@@ -412,10 +412,13 @@ async function lexicalSearch(
     const restRanks = rest.map(
       (l) => sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`,
     );
+    // Each ts_rank would decompress the stored tsvector again: it is decompressed once per
+    // row (a concatenation builds it in memory; `offset 0` keeps that in the subquery).
     const rows = rowsOf<{ id: string; ranks: unknown }>(
       await db.execute(sql`
         select c.id, array[${sql.join(restRanks, sql`, `)}]::float4[] as ranks
-        from chunks c where c.id = any(${sql.param(head.map((h) => h.id))}::text[])`),
+        from (select id, lexemes || ''::tsvector as lexemes from chunks
+              where id = any(${sql.param(head.map((h) => h.id))}::text[]) offset 0) c`),
     );
     for (const row of rows) {
       const values = parseFloatArray(row.ranks);
@@ -444,7 +447,10 @@ async function lexicalSearch(
   });
 }
 
-/** Scores at most CANDIDATE_POSTINGS chunks matching `where` on every lexeme at once. */
+/**
+ * Scores at most CANDIDATE_POSTINGS chunks matching `where` on every lexeme at once (each
+ * chunk's tsvector decompressed once, not once per lexeme).
+ */
 async function scoreCandidates(
   db: Database,
   lexemes: Lexeme[],
@@ -458,7 +464,8 @@ async function scoreCandidates(
   const rows = rowsOf<{ id: string; ranks: unknown }>(
     await db.execute(sql`
       select c.id, array[${sql.join(ranks, sql`, `)}]::float4[] as ranks
-      from chunks c where ${where} limit ${CANDIDATE_POSTINGS}`),
+      from (select c.id, c.lexemes || ''::tsvector as lexemes from chunks c
+            where ${where} limit ${CANDIDATE_POSTINGS}) c`),
   );
   return rows
     .map((row) => {
