@@ -1,12 +1,18 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { type AddressInfo, connect } from "node:net";
-import { PGlite } from "@electric-sql/pglite";
-import { vector } from "@electric-sql/pglite-pgvector";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import {
+  type AddressInfo,
+  connect,
+  createServer as createNetServer,
+  type Server as NetServer,
+} from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { type DatabaseHandle, openDatabase, rowsOf } from "../../db/client";
+import { openPglite } from "../../db/pglite";
 import { loadConfig } from "../../lib/config";
 import { searchChunks } from "../../lib/index/search";
 import { addSource } from "../../lib/pipeline/source-records";
@@ -16,24 +22,35 @@ import { createTestRuntime, type TestRuntime } from "../support/runtime";
 
 /**
  * The two network drivers, against a real Postgres wire protocol: PGlite (with pgvector)
- * served over TCP by @electric-sql/pglite-socket. node-postgres connects directly; the Neon
- * serverless driver connects through a WebSocket-to-TCP proxy, as it does to Neon.
+ * served as `ballast sync` and the app serve it (db/pglite-server.mjs in a worker thread, which
+ * also answers COPY FROM STDIN), reached over TCP through a forwarder to its Unix socket.
+ * node-postgres connects directly; the Neon serverless driver connects through a
+ * WebSocket-to-TCP proxy, as it does to Neon.
  */
 describe("Postgres drivers chosen by DATABASE_URL", () => {
-  let pglite: PGlite;
-  let server: PGLiteSocketServer;
+  let served: DatabaseHandle;
+  let dataDir: string;
+  let forwarder: NetServer;
   let url: string;
   let proxy: Server;
   let proxyPort: number;
   let wss: WebSocketServer;
 
   beforeAll(async () => {
-    pglite = await PGlite.create({ extensions: { vector } });
-    server = new PGLiteSocketServer({ db: pglite, port: 0, host: "127.0.0.1", maxConnections: 16 });
-    await server.start();
-    const port = Number(
-      (server as unknown as { server: { address(): AddressInfo } }).server.address().port,
-    );
+    dataDir = path.join(await mkdtemp(path.join(tmpdir(), "ballast-pg-drivers-")), "pglite");
+    served = await openPglite(dataDir, path.resolve("db/migrations"), { serve: true });
+    const { socketDir } = JSON.parse(await readFile(`${dataDir}.server.json`, "utf8")) as {
+      socketDir: string;
+    };
+    const socketPath = path.join(socketDir, ".s.PGSQL.5432");
+    forwarder = createNetServer((client) => {
+      const upstream = connect(socketPath);
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => forwarder.listen(0, "127.0.0.1", resolve));
+    const port = (forwarder.address() as AddressInfo).port;
     url = `postgres://postgres:planted-db-password@127.0.0.1:${port}/postgres`;
 
     proxy = createHttpServer();
@@ -55,8 +72,9 @@ describe("Postgres drivers chosen by DATABASE_URL", () => {
     for (const client of wss?.clients ?? []) client.terminate();
     wss?.close();
     await new Promise((resolve) => proxy?.close(resolve));
-    await server?.stop();
-    await pglite?.close();
+    forwarder?.close();
+    await served?.close();
+    if (dataDir) await rm(path.dirname(dataDir), { recursive: true, force: true });
     await removeTempDirs();
   });
 
