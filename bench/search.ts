@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
-import { anyOf, HEADING_PREFIX, PATH_PREFIX, queryTerms } from "../lib/index/lexical";
+import { anyOf, queryTerms, termForms } from "../lib/index/lexical";
 import { type SearchMode, searchChunks } from "../lib/index/search";
 import { vectorLiteral } from "../lib/index/write";
 import { Random } from "./corpus/random";
@@ -179,7 +179,7 @@ export async function measureRecall(
       );
     });
     if (exact.length === 0) continue;
-    const forms = queryTerms(query).flatMap((t) => [t, PATH_PREFIX + t, HEADING_PREFIX + t]);
+    const forms = queryTerms(query).flatMap((t) => termForms(t).map((f) => f.lexeme));
     const [withTerm] = rowsOf<{ n: number }>(
       await db.execute(sql`
         select count(*)::int as n from chunks

@@ -49,6 +49,18 @@ export const PRESENCE_RANK = Math.fround((LABEL_WEIGHTS[0] ?? 0) / 1.64493406685
 export const PATH_PREFIX = "p:";
 export const HEADING_PREFIX = "h:";
 
+/** Where a chunk holds a term: its content, its path (`p:`), its symbol or heading (`h:`). */
+export type TermField = "body" | "path" | "symbol";
+
+/** The lexemes a query term is looked up as, one per field. */
+export function termForms(term: string): { lexeme: string; term: string; field: TermField }[] {
+  return [
+    { lexeme: term, term, field: "body" },
+    { lexeme: PATH_PREFIX + term, term, field: "path" },
+    { lexeme: HEADING_PREFIX + term, term, field: "symbol" },
+  ];
+}
+
 const STOP_WORDS = new Set(
   [
     // English function words

@@ -1,16 +1,16 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { type Database, rowsOf } from "../../db/client";
 import type { EmbeddingProvider } from "../embedding";
 import { ValidationError } from "../errors";
 import { compileGlobs, type PathMatcher } from "../sources/glob";
 import {
-  HEADING_PREFIX,
   LABEL_WEIGHTS,
   lexemeQuery,
-  PATH_PREFIX,
   PRESENCE_RANK,
   queryTerms,
   RANK_TO_SATURATION,
+  type TermField,
+  termForms,
 } from "./lexical";
 import { vectorLiteral } from "./write";
 
@@ -111,7 +111,7 @@ export interface SearchRequest {
 export interface TermMatch {
   /** The lexeme (stemmed; `p:` path, `h:` symbol/heading terms shown without prefix). */
   term: string;
-  field: "body" | "path" | "symbol";
+  field: TermField;
   idf: number;
   /** What it added to the lexical score. */
   weight: number;
@@ -301,11 +301,7 @@ async function lexemeStatistics(
   sourceId: string | undefined,
 ): Promise<Lexeme[]> {
   if (terms.length === 0) return [];
-  const forms = terms.flatMap((term) => [
-    { lexeme: term, term, field: "body" as const },
-    { lexeme: PATH_PREFIX + term, term, field: "path" as const },
-    { lexeme: HEADING_PREFIX + term, term, field: "symbol" as const },
-  ]);
+  const forms = terms.flatMap(termForms);
   const sourceFilter = sourceId ? sql`and source_id = ${sourceId}` : sql``;
   const rows = rowsOf<{ term: string; df: number }>(
     await db.execute(sql`
@@ -354,7 +350,6 @@ async function lexicalSearch(
     selected.push(lexeme);
     postings += lexeme.df;
   }
-  const weights = sql.raw(`'{${LABEL_WEIGHTS.join(",")}}'::float4[]`);
   const sourceFilter = sourceId ? sql`and c.source_id = ${sourceId}` : sql``;
   if (selected.length === 0) {
     // Even the rarest term is common: the candidates are the chunks holding both of the two
@@ -383,9 +378,7 @@ async function lexicalSearch(
   // a path or symbol lexeme's is the same everywhere, so its lookup stays in the GIN index and
   // the heap row's id.
   const rankOf = (l: Lexeme) =>
-    l.field === "body"
-      ? sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`
-      : sql.raw(`${PRESENCE_RANK}::float4`);
+    l.field === "body" ? tsRank(l) : sql.raw(`${PRESENCE_RANK}::float4`);
   const postingsRows = rowsOf<{ i: number; id: string; rank: number }>(
     await db.execute(
       sql.join(
@@ -409,23 +402,15 @@ async function lexicalSearch(
   if (rest.length > 0 && ranked.length > 0) {
     // Common lexemes can still reorder the candidates: score the best few with them.
     const head = ranked.slice(0, limit * 2);
-    const restRanks = rest.map(
-      (l) => sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`,
+    const rows = await lexemeRanks(
+      db,
+      rest,
+      sql`c.id = any(${sql.param(head.map((h) => h.id))}::text[])`,
     );
-    // Each ts_rank would decompress the stored tsvector again: it is decompressed once per
-    // row (a concatenation builds it in memory; `offset 0` keeps that in the subquery).
-    const rows = rowsOf<{ id: string; ranks: unknown }>(
-      await db.execute(sql`
-        select c.id, array[${sql.join(restRanks, sql`, `)}]::float4[] as ranks
-        from (select id, lexemes || ''::tsvector as lexemes from chunks
-              where id = any(${sql.param(head.map((h) => h.id))}::text[]) offset 0) c`),
-    );
-    for (const row of rows) {
-      const values = parseFloatArray(row.ranks);
-      values.forEach((rank, j) => {
+    for (const row of rows)
+      row.ranks.forEach((rank, j) => {
         if (rank > 0) add(row.id, selected.length + j, rank);
       });
-    }
     ranked = head
       .map((h) => ({ ...h, score: scoreOf(h.entry) }))
       .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
@@ -447,33 +432,20 @@ async function lexicalSearch(
   });
 }
 
-/**
- * Scores at most CANDIDATE_POSTINGS chunks matching `where` on every lexeme at once (each
- * chunk's tsvector decompressed once, not once per lexeme).
- */
+/** Scores at most CANDIDATE_POSTINGS chunks matching `where` on every lexeme at once. */
 async function scoreCandidates(
   db: Database,
   lexemes: Lexeme[],
-  where: ReturnType<typeof sql>,
+  where: SQL,
   limit: number,
 ): Promise<LexicalResult[]> {
-  const weights = sql.raw(`'{${LABEL_WEIGHTS.join(",")}}'::float4[]`);
-  const ranks = lexemes.map(
-    (l) => sql`ts_rank(${weights}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`,
-  );
-  const rows = rowsOf<{ id: string; ranks: unknown }>(
-    await db.execute(sql`
-      select c.id, array[${sql.join(ranks, sql`, `)}]::float4[] as ranks
-      from (select c.id, c.lexemes || ''::tsvector as lexemes from chunks c
-            where ${where} limit ${CANDIDATE_POSTINGS}) c`),
-  );
+  const rows = await lexemeRanks(db, lexemes, where, CANDIDATE_POSTINGS);
   return rows
     .map((row) => {
-      const values = parseFloatArray(row.ranks);
       const terms: TermMatch[] = [];
       let score = 0;
       lexemes.forEach((l, i) => {
-        const rank = values[i] ?? 0;
+        const rank = row.ranks[i] ?? 0;
         if (rank <= 0) return;
         score += l.coefficient * rank;
         terms.push({
@@ -488,6 +460,33 @@ async function scoreCandidates(
     })
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
     .slice(0, limit);
+}
+
+const LABEL_WEIGHTS_SQL = sql.raw(`'{${LABEL_WEIGHTS.join(",")}}'::float4[]`);
+
+/** A body lexeme's rank in chunk `c`: the saturation its weight label carries (lexical.ts). */
+function tsRank(l: Lexeme): SQL {
+  return sql`ts_rank(${LABEL_WEIGHTS_SQL}, c.lexemes, ${lexemeQuery(l.lexeme)}::tsquery, 0)`;
+}
+
+/**
+ * Every lexeme's rank for the chunks (`c`) matching `where`, at most `max` of them. Each
+ * ts_rank would decompress the stored tsvector again: it is decompressed once per chunk (a
+ * concatenation builds it in memory; `offset 0` keeps that inside the subquery).
+ */
+async function lexemeRanks(
+  db: Database,
+  lexemes: Lexeme[],
+  where: SQL,
+  max?: number,
+): Promise<{ id: string; ranks: number[] }[]> {
+  const rows = rowsOf<{ id: string; ranks: unknown }>(
+    await db.execute(sql`
+      select c.id, array[${sql.join(lexemes.map(tsRank), sql`, `)}]::float4[] as ranks
+      from (select c.id, c.lexemes || ''::tsvector as lexemes from chunks c
+            where ${where} ${max === undefined ? sql`` : sql`limit ${max}`} offset 0) c`),
+  );
+  return rows.map((row) => ({ id: row.id, ranks: parseFloatArray(row.ranks) }));
 }
 
 function parseFloatArray(value: unknown): number[] {
