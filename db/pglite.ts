@@ -230,6 +230,15 @@ function servedBy(dir: string): ServerInfo | undefined {
   return undefined;
 }
 
+/**
+ * Where the embedded database of `dir` is served when it is (`serve`): the socket directory
+ * (node-postgres's `host`) and the socket itself.
+ */
+export function embeddedSocket(dir: string): { socketDir: string; socketPath: string } {
+  const socketDir = socketDirFor(dir);
+  return { socketDir, socketPath: socketPath(socketDir) };
+}
+
 /** A short socket directory (Unix socket paths are limited to ~107 bytes), private to the user. */
 function socketDirFor(dir: string): string {
   const key = createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 12);

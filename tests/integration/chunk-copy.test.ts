@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -8,7 +8,7 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { binaryCopy, type Database, type DatabaseHandle, rowsOf } from "../../db/client";
-import { openPglite } from "../../db/pglite";
+import { embeddedSocket, openPglite } from "../../db/pglite";
 import { BinaryCopyWriter } from "../../lib/index/copy-binary";
 import { chunkLexemes } from "../../lib/index/lexical";
 import {
@@ -286,8 +286,12 @@ describe("the served embedded database answers COPY FROM STDIN", () => {
   beforeAll(async () => {
     dir = path.join(await mkdtemp(path.join(tmpdir(), "ballast-copy-served-")), "pglite");
     handle = await openPglite(dir, path.resolve("db/migrations"), { serve: true });
-    const info = JSON.parse(await readFile(`${dir}.server.json`, "utf8")) as { socketDir: string };
-    pool = new pg.Pool({ host: info.socketDir, port: 5432, user: "postgres", max: 2 });
+    pool = new pg.Pool({
+      host: embeddedSocket(dir).socketDir,
+      port: 5432,
+      user: "postgres",
+      max: 2,
+    });
     await pool.query("create table copy_probe (n int primary key, t text)");
   }, 120_000);
 

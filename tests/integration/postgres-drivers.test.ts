@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import {
   type AddressInfo,
@@ -12,7 +12,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { type DatabaseHandle, openDatabase, rowsOf } from "../../db/client";
-import { openPglite } from "../../db/pglite";
+import { embeddedSocket, openPglite } from "../../db/pglite";
 import { loadConfig } from "../../lib/config";
 import { searchChunks } from "../../lib/index/search";
 import { addSource } from "../../lib/pipeline/source-records";
@@ -39,10 +39,7 @@ describe("Postgres drivers chosen by DATABASE_URL", () => {
   beforeAll(async () => {
     dataDir = path.join(await mkdtemp(path.join(tmpdir(), "ballast-pg-drivers-")), "pglite");
     served = await openPglite(dataDir, path.resolve("db/migrations"), { serve: true });
-    const { socketDir } = JSON.parse(await readFile(`${dataDir}.server.json`, "utf8")) as {
-      socketDir: string;
-    };
-    const socketPath = path.join(socketDir, ".s.PGSQL.5432");
+    const { socketPath } = embeddedSocket(dataDir);
     forwarder = createNetServer((client) => {
       const upstream = connect(socketPath);
       client.pipe(upstream).pipe(client);

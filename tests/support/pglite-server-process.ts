@@ -5,9 +5,8 @@
  * Prints one JSON line `{"ready":true,"socketPath":…}` once migrated and listening; exits
  * cleanly on SIGTERM.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
-import { openPglite } from "../../db/pglite";
+import { embeddedSocket, openPglite } from "../../db/pglite";
 
 const dir = process.argv[2];
 if (!dir) {
@@ -16,11 +15,8 @@ if (!dir) {
 }
 const handle = await openPglite(dir, path.resolve("db/migrations"), { serve: true });
 await handle.migrate();
-const info = JSON.parse(readFileSync(`${dir.replace(/\/+$/, "")}.server.json`, "utf8")) as {
-  socketDir: string;
-};
 process.stdout.write(
-  `${JSON.stringify({ ready: true, socketPath: path.join(info.socketDir, ".s.PGSQL.5432") })}\n`,
+  `${JSON.stringify({ ready: true, socketPath: embeddedSocket(dir).socketPath })}\n`,
 );
 process.once("SIGTERM", () => {
   handle.close().then(
